@@ -1,0 +1,94 @@
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type RouteOptions } from 'fastify';
+import helmet from '@fastify/helmet';
+import rateLimit from '@fastify/rate-limit';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { Config } from './config.js';
+import { systemClock, type Clock } from './clock.js';
+import type { ServiceContext } from './context.js';
+import type { DatabaseHandle } from './db/index.js';
+import type { MqttLink } from './mqtt.js';
+import { VERSION } from './version.js';
+import errorsPlugin from './plugins/errors.js';
+import authPlugin from './plugins/auth.js';
+import realtimePlugin from './plugins/realtime.js';
+import { healthRoutes } from './modules/health/routes.js';
+import { authRoutes } from './modules/auth/routes.js';
+import { userRoutes } from './modules/users/routes.js';
+import { auditRoutes } from './modules/audit/routes.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    services: ServiceContext;
+    database: DatabaseHandle;
+    mqtt: MqttLink;
+    /** every route with its access rule, for documentation and the role × route test */
+    routeCatalog: RouteOptions[];
+  }
+}
+
+export interface AppOptions {
+  config: Config;
+  database: DatabaseHandle;
+  mqtt: MqttLink;
+  clock?: Clock;
+  /** pino logger; none = silent (tests) */
+  logger?: FastifyBaseLogger;
+  https?: { cert: Buffer; key: Buffer } | null;
+}
+
+/** Builds the whole HTTP application around an open database and MQTT link (which the caller owns). */
+export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    ...(opts.logger ? { loggerInstance: opts.logger } : { logger: false }),
+    https: opts.https ?? null,
+    trustProxy: false,
+    bodyLimit: 1024 * 1024,
+    ajv: {
+      // Unknown fields are an error, never silently dropped; querystrings still arrive as strings.
+      customOptions: { removeAdditional: false, coerceTypes: true, useDefaults: true, allErrors: false },
+    },
+  }) as unknown as FastifyInstance;
+
+  app.decorate('services', { db: opts.database.db, config: opts.config, clock: opts.clock ?? systemClock });
+  app.decorate('database', opts.database);
+  app.decorate('mqtt', opts.mqtt);
+  app.decorate('routeCatalog', [] as RouteOptions[]);
+  app.addHook('onRoute', (route) => {
+    // The interactive API documentation is public, like the OpenAPI document it shows.
+    if (route.url.startsWith('/api/docs')) route.config = { ...(route.config as object), public: true };
+    app.routeCatalog.push(route as RouteOptions);
+  });
+
+  await app.register(errorsPlugin);
+  // A POST without a body is an empty object, so body schemas (required fields, no extras) still apply.
+  app.addHook('preValidation', async (request) => {
+    if (request.body === undefined || request.body === null) request.body = {};
+  });
+  await app.register(helmet, { contentSecurityPolicy: { directives: { 'upgrade-insecure-requests': null } }, hsts: opts.https ? { maxAge: 31_536_000 } : false });
+  await app.register(rateLimit, { global: false });
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'lawbox API', version: VERSION, description: '律所数字化服务管理 (T/ZSM 0038-2024) appliance API' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' }, cookie: { type: 'apiKey', in: 'cookie', name: 'lawbox_session' } } },
+      security: [{ bearer: [] }, { cookie: [] }],
+    },
+  });
+  await app.register(swaggerUi, {
+    routePrefix: '/api/docs',
+    staticCSP: true,
+    // Nothing is loaded from outside the appliance.
+    transformStaticCSP: (header) => header.replace(' validator.swagger.io', '').replaceAll(' https:', ''),
+    uiConfig: { validatorUrl: null },
+  });
+  await app.register(authPlugin);
+  await app.register(realtimePlugin);
+
+  app.get('/api/openapi.json', { config: { public: true }, schema: { hide: true } }, async () => app.swagger());
+
+  await app.register(healthRoutes);
+  await app.register(authRoutes);
+  await app.register(userRoutes);
+  await app.register(auditRoutes);
+  return app;
+}

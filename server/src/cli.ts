@@ -1,0 +1,155 @@
+import { Command, CommanderError, Option } from 'commander';
+import { ConfigError, loadConfig, type Config } from './config.js';
+import { systemClock } from './clock.js';
+import { migrateToLatest, openDatabase } from './db/index.js';
+import { AppError } from './errors.js';
+import { verifyAuditChain } from './modules/audit/service.js';
+import { ROLE_NAMES } from './modules/auth/roles.js';
+import { loadDemoFirm, type DemoAccount } from './modules/demo/service.js';
+import { createUser, unlockUser } from './modules/users/service.js';
+import type { ServiceContext, Actor } from './context.js';
+import { startServer } from './server.js';
+import { VERSION } from './version.js';
+import { readSecretLines } from './stdin.js';
+
+/** Exit codes: 0 done, 1 the command failed, 2 the command line was wrong. */
+export const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
+
+class CliFailure extends Error {}
+
+const cliActor = (): Actor => ({ userId: null, username: `cli:${process.env.SUDO_USER ?? process.env.USER ?? 'root'}`, role: null, sourceIp: null });
+
+/** Opens the configured instance, migrated, for one command, and closes it afterwards. */
+async function withInstance<T>(config: Config, fn: (ctx: ServiceContext) => Promise<T>): Promise<T> {
+  const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  try {
+    await migrateToLatest(database.db);
+    return await fn({ db: database.db, config, clock: systemClock });
+  } finally {
+    await database.close();
+  }
+}
+
+export function printDemoAccounts(accounts: DemoAccount[], out: (line: string) => void): void {
+  out('');
+  out('演示律所已载入 / Demo firm loaded. One-time passwords (shown only now; each must be changed at first login):');
+  for (const a of accounts) out(`  ${a.role.padEnd(15)} ${a.username.padEnd(15)} ${a.oneTimePassword}   ${a.displayName}`);
+  out('');
+}
+
+function buildProgram(out: (line: string) => void): Command {
+  const program = new Command('lawbox')
+    .description('lawbox: the law-firm appliance (T/ZSM 0038-2024). The environment (LAWBOX_DATA_DIR, DATABASE_URL, …) selects the instance.')
+    .version(VERSION)
+    .exitOverride()
+    .showHelpAfterError()
+    .configureOutput({ writeOut: (s) => process.stdout.write(s), writeErr: (s) => process.stderr.write(s) });
+
+  program
+    .command('serve')
+    .description('migrate the database and run the server (and the embedded MQTT broker unless MQTT_URL is set)')
+    .option('--demo', 'on first run, load the demo firm and print its one-time passwords')
+    .action(async (opts: { demo?: boolean }) => {
+      const config = loadConfig();
+      const server = await startServer(config, { demo: opts.demo });
+      if (server.firstRun.demoAccounts) printDemoAccounts(server.firstRun.demoAccounts, out);
+      if (server.firstRun.setupToken) {
+        out('');
+        out('没有任何账号。首次设置令牌（仅显示一次，24 小时内有效）/ No accounts yet. One-time setup token (valid 24 h):');
+        out(`  ${server.firstRun.setupToken}`);
+        out(`  POST ${server.url}/api/setup {"setup_token","username","display_name","password"} creates the first security administrator,`);
+        out('  or run: lawbox user create --username U --role security_admin --display-name N (password on stdin)');
+        out('');
+      }
+      out(`lawbox ${VERSION} is running:`);
+      out(`  web & API     ${server.url}/api   (docs: ${server.url}/api/docs)`);
+      out(`  health        ${server.url}/api/health`);
+      out(`  database      ${server.database.kind === 'pglite' ? `embedded PGlite in ${config.dataDir}` : 'PostgreSQL (DATABASE_URL)'}`);
+      out(`  MQTT          ${server.mqtt.embedded ? `embedded broker on port ${server.mqtt.embedded.port}` : 'external broker (MQTT_URL)'}`);
+      out('Press Ctrl+C to stop.');
+      await new Promise<void>((resolve) => {
+        const stop = (signal: string) => {
+          out(`${signal} received, shutting down…`);
+          server.stop().then(resolve, resolve);
+        };
+        process.once('SIGINT', () => stop('SIGINT'));
+        process.once('SIGTERM', () => stop('SIGTERM'));
+      });
+    });
+
+  program
+    .command('migrate')
+    .description('bring the database schema up to date')
+    .action(async () => {
+      const applied = await withInstance(loadConfig(), (ctx) => migrateToLatest(ctx.db));
+      out(applied.length ? `applied: ${applied.join(', ')}` : 'database schema is up to date');
+    });
+
+  const user = program.command('user').description('manage accounts');
+  user
+    .command('create')
+    .description('create an account; the password is read from the first line of stdin (a second, confirming line may follow). The user must change it at first login.')
+    .requiredOption('--username <username>', 'login name (lowercase letters, digits, . _ -)')
+    .addOption(new Option('--role <role>', 'role').choices(ROLE_NAMES).makeOptionMandatory())
+    .requiredOption('--display-name <name>', 'the person’s name, e.g. 张伟明')
+    .action(async (opts: { username: string; role: string; displayName: string }) => {
+      const lines = await readSecretLines(['Password: ', 'Repeat password: ']);
+      const password = lines[0] ?? '';
+      if (!password) throw new CliFailure('no password on stdin: pipe it in, e.g. `printf "%s\\n" "$PW" | lawbox user create …`');
+      if (lines.length > 1 && lines[1] !== password) throw new CliFailure('the two passwords differ');
+      const created = await withInstance(loadConfig(), (ctx) => createUser(ctx, cliActor(), { username: opts.username, displayName: opts.displayName, role: opts.role, password, mustChangePassword: true }));
+      out(`created ${created.username} (${created.role}); the password must be changed at first login`);
+    });
+  user
+    .command('unlock')
+    .description('lift the lockout of an account after repeated failed logins')
+    .argument('<username>')
+    .action(async (username: string) => {
+      const u = await withInstance(loadConfig(), (ctx) => unlockUser(ctx, cliActor(), username));
+      out(`unlocked ${u.username}`);
+    });
+
+  const audit = program.command('audit').description('the audit trail');
+  audit
+    .command('verify')
+    .description('check the hash chain; exits 1 and names the first bad seq if a record was changed, deleted or reordered')
+    .action(async () => {
+      const result = await withInstance(loadConfig(), (ctx) => verifyAuditChain(ctx.db));
+      if (!result.ok) throw new CliFailure(`audit trail BROKEN at seq ${result.badSeq}: ${result.reason} (${result.rows} records verified before it)`);
+      out(`audit trail intact: ${result.rows} records, last seq ${result.lastSeq}`);
+    });
+
+  program
+    .command('demo')
+    .description('load the demo firm into an empty instance and print its one-time passwords')
+    .action(async () => {
+      const accounts = await withInstance(loadConfig(), (ctx) => loadDemoFirm(ctx));
+      if (!accounts) throw new CliFailure('this instance already has accounts; the demo firm is loaded only into an empty instance');
+      printDemoAccounts(accounts, out);
+    });
+
+  return program;
+}
+
+export async function main(argv: string[], out: (line: string) => void = (l) => console.log(l)): Promise<number> {
+  const program = buildProgram(out);
+  if (argv.length === 0) {
+    program.outputHelp();
+    return EXIT.usage;
+  }
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return EXIT.ok;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      return err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help' ? EXIT.ok : EXIT.usage;
+    }
+    if (err instanceof ConfigError) {
+      console.error(err.message);
+      return EXIT.usage;
+    }
+    const message = err instanceof AppError || err instanceof CliFailure || err instanceof Error ? err.message : String(err);
+    console.error(`lawbox: ${message}`);
+    return EXIT.failure;
+  }
+}

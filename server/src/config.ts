@@ -1,0 +1,155 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+
+/**
+ * The whole runtime configuration, read from the environment once at start.
+ * Every problem is collected and reported together, so an admin fixes them in one pass.
+ */
+export interface Config {
+  dataDir: string;
+  databaseUrl: string | null;
+  mqttUrl: string | null;
+  mqttPort: number;
+  mqttHost: string;
+  httpHost: string;
+  httpPort: number;
+  tlsCertPath: string | null;
+  tlsKeyPath: string | null;
+  logLevel: string;
+  passwordPolicy: PasswordPolicy;
+  lockout: { threshold: number; minutes: number };
+  session: { idleMinutes: number; absoluteHours: number };
+  authRateLimitPerMinute: number;
+  auditRetentionDays: number;
+  accountInactiveDays: number;
+}
+
+export interface PasswordPolicy {
+  enabled: boolean;
+  minLength: number;
+  /** how many of the four classes (lower, upper, digit, symbol) a password must use */
+  minClasses: number;
+  /** days before a password must be changed; 0 = never */
+  maxAgeDays: number;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Cybersecurity Law art. 21: network logs are kept for at least six months. */
+export const MIN_AUDIT_RETENTION_DAYS = 183;
+
+export const CONFIG_VARIABLES: { name: string; default: string; meaning: string }[] = [
+  { name: 'LAWBOX_DATA_DIR', default: './data', meaning: 'embedded database and file store directory' },
+  { name: 'DATABASE_URL', default: '(unset: embedded PGlite)', meaning: 'PostgreSQL connection string' },
+  { name: 'MQTT_URL', default: '(unset: embedded broker)', meaning: 'external MQTT broker, e.g. mqtt://user:pass@host:1883' },
+  { name: 'LAWBOX_MQTT_HOST', default: '0.0.0.0', meaning: 'address the embedded broker listens on' },
+  { name: 'LAWBOX_MQTT_PORT', default: '1884', meaning: 'port of the embedded broker' },
+  { name: 'LAWBOX_HTTP_HOST', default: '0.0.0.0', meaning: 'address the HTTP(S) server listens on' },
+  { name: 'LAWBOX_HTTP_PORT', default: '8080', meaning: 'port of the HTTP(S) server' },
+  { name: 'LAWBOX_TLS_CERT', default: '(unset: plain HTTP)', meaning: 'PEM certificate chain; HTTPS when set with the key' },
+  { name: 'LAWBOX_TLS_KEY', default: '(unset)', meaning: 'PEM private key of that certificate' },
+  { name: 'LAWBOX_LOG_LEVEL', default: 'info', meaning: 'pino level: fatal error warn info debug trace silent' },
+  { name: 'LAWBOX_PASSWORD_POLICY', default: 'on', meaning: 'on/off: enforce length, character classes and expiry' },
+  { name: 'LAWBOX_PASSWORD_MIN_LENGTH', default: '8', meaning: 'minimum password length' },
+  { name: 'LAWBOX_PASSWORD_MIN_CLASSES', default: '3', meaning: 'of lower, upper, digit, symbol (1-4)' },
+  { name: 'LAWBOX_PASSWORD_MAX_AGE_DAYS', default: '90', meaning: 'days until a password must be changed; 0 = never' },
+  { name: 'LAWBOX_LOCKOUT_THRESHOLD', default: '5', meaning: 'failed logins in a row that lock an account' },
+  { name: 'LAWBOX_LOCKOUT_MINUTES', default: '15', meaning: 'how long a locked account stays locked' },
+  { name: 'LAWBOX_SESSION_IDLE_MINUTES', default: '30', meaning: 'session ends after this long without a request' },
+  { name: 'LAWBOX_SESSION_ABSOLUTE_HOURS', default: '12', meaning: 'session ends this long after login, whatever happens' },
+  { name: 'LAWBOX_AUTH_RATE_LIMIT', default: '20', meaning: 'login/setup requests per minute per client address' },
+  { name: 'LAWBOX_AUDIT_RETENTION_DAYS', default: '365', meaning: `audit records older than this are purged (≥ ${MIN_AUDIT_RETENTION_DAYS})` },
+  { name: 'LAWBOX_ACCOUNT_INACTIVE_DAYS', default: '90', meaning: 'accounts unused this long are disabled; 0 = never' },
+];
+
+type Env = Record<string, string | undefined>;
+
+export function loadConfig(env: Env = process.env): Config {
+  const problems: string[] = [];
+  const text = (name: string): string | null => {
+    const v = env[name]?.trim();
+    return v ? v : null;
+  };
+  const int = (name: string, fallback: number, min: number, max: number): number => {
+    const raw = text(name);
+    if (raw === null) return fallback;
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < min || n > max) {
+      problems.push(`${name}=${raw}: expected a whole number from ${min} to ${max}`);
+      return fallback;
+    }
+    return n;
+  };
+  const flag = (name: string, fallback: boolean): boolean => {
+    const raw = text(name)?.toLowerCase();
+    if (raw === undefined || raw === null) return fallback;
+    if (['on', 'true', '1', 'yes'].includes(raw)) return true;
+    if (['off', 'false', '0', 'no'].includes(raw)) return false;
+    problems.push(`${name}=${raw}: expected on or off`);
+    return fallback;
+  };
+  const url = (name: string, protocols: string[]): string | null => {
+    const raw = text(name);
+    if (raw === null) return null;
+    try {
+      const u = new URL(raw);
+      if (!protocols.includes(u.protocol)) {
+        problems.push(`${name}: protocol ${u.protocol} not supported (use ${protocols.join(' or ')})`);
+      }
+    } catch {
+      problems.push(`${name}: not a valid URL`);
+    }
+    return raw;
+  };
+  const file = (name: string): string | null => {
+    const raw = text(name);
+    if (raw !== null && !existsSync(raw)) problems.push(`${name}=${raw}: file not found`);
+    return raw;
+  };
+
+  const logLevel = text('LAWBOX_LOG_LEVEL') ?? 'info';
+  if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) {
+    problems.push(`LAWBOX_LOG_LEVEL=${logLevel}: expected fatal, error, warn, info, debug, trace or silent`);
+  }
+
+  const config: Config = {
+    dataDir: path.resolve(text('LAWBOX_DATA_DIR') ?? 'data'),
+    databaseUrl: url('DATABASE_URL', ['postgres:', 'postgresql:']),
+    mqttUrl: url('MQTT_URL', ['mqtt:', 'mqtts:', 'ws:', 'wss:']),
+    mqttHost: text('LAWBOX_MQTT_HOST') ?? '0.0.0.0',
+    mqttPort: int('LAWBOX_MQTT_PORT', 1884, 0, 65535),
+    httpHost: text('LAWBOX_HTTP_HOST') ?? '0.0.0.0',
+    httpPort: int('LAWBOX_HTTP_PORT', 8080, 0, 65535),
+    tlsCertPath: file('LAWBOX_TLS_CERT'),
+    tlsKeyPath: file('LAWBOX_TLS_KEY'),
+    logLevel,
+    passwordPolicy: {
+      enabled: flag('LAWBOX_PASSWORD_POLICY', true),
+      minLength: int('LAWBOX_PASSWORD_MIN_LENGTH', 8, 1, 128),
+      minClasses: int('LAWBOX_PASSWORD_MIN_CLASSES', 3, 1, 4),
+      maxAgeDays: int('LAWBOX_PASSWORD_MAX_AGE_DAYS', 90, 0, 3650),
+    },
+    lockout: {
+      threshold: int('LAWBOX_LOCKOUT_THRESHOLD', 5, 1, 100),
+      minutes: int('LAWBOX_LOCKOUT_MINUTES', 15, 1, 24 * 60),
+    },
+    session: {
+      idleMinutes: int('LAWBOX_SESSION_IDLE_MINUTES', 30, 1, 24 * 60),
+      absoluteHours: int('LAWBOX_SESSION_ABSOLUTE_HOURS', 12, 1, 24 * 7),
+    },
+    authRateLimitPerMinute: int('LAWBOX_AUTH_RATE_LIMIT', 20, 1, 10_000),
+    auditRetentionDays: int('LAWBOX_AUDIT_RETENTION_DAYS', 365, MIN_AUDIT_RETENTION_DAYS, 365 * 100),
+    accountInactiveDays: int('LAWBOX_ACCOUNT_INACTIVE_DAYS', 90, 0, 3650),
+  };
+
+  if ((config.tlsCertPath === null) !== (config.tlsKeyPath === null)) {
+    problems.push('LAWBOX_TLS_CERT and LAWBOX_TLS_KEY must be set together');
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config;
+}

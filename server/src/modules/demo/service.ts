@@ -1,0 +1,66 @@
+import { randomInt } from 'node:crypto';
+import type { ServiceContext } from '../../context.js';
+import { SYSTEM_ACTOR } from '../../context.js';
+import { appendAudit } from '../audit/service.js';
+import type { Role } from '../auth/roles.js';
+import { countUsers, createUser } from '../users/service.js';
+
+/** The demo firm's name carries the 演示 mark everywhere it appears, so nobody mistakes it for a real firm. */
+export const DEMO_FIRM = {
+  name: '【演示】北京明衡律师事务所',
+  name_en: '[DEMO] Minghang Law Firm, Beijing',
+  uscc: '31110000MD01234564',
+  address: '北京市朝阳区建国路 88 号 12 层',
+  demo: true,
+};
+
+const DEMO_PEOPLE: { username: string; displayName: string; role: Role }[] = [
+  { username: 'director', displayName: '王建国（主任）', role: 'director' },
+  { username: 'partner.li', displayName: '李明华', role: 'partner' },
+  { username: 'lawyer.zhang', displayName: '张伟明', role: 'lawyer' },
+  { username: 'lawyer.chen', displayName: '陈晓燕', role: 'lawyer' },
+  { username: 'intern.zhao', displayName: '赵子涵', role: 'intern' },
+  { username: 'admin.liu', displayName: '刘芳', role: 'admin_staff' },
+  { username: 'finance.sun', displayName: '孙丽', role: 'finance' },
+  { username: 'it.zhou', displayName: '周涛', role: 'it_admin' },
+  { username: 'security.wu', displayName: '吴静', role: 'security_admin' },
+  { username: 'auditor.zheng', displayName: '郑强', role: 'auditor' },
+];
+
+export interface DemoAccount {
+  username: string;
+  displayName: string;
+  role: Role;
+  oneTimePassword: string;
+}
+
+/**
+ * Fills an empty instance with the demo firm. Every account gets its own random one-time password,
+ * returned once for printing and never stored in clear; each must be changed at first login.
+ * Returns null when the instance already has accounts.
+ */
+export async function loadDemoFirm(ctx: ServiceContext): Promise<DemoAccount[] | null> {
+  if ((await countUsers(ctx)) > 0) return null;
+  const accounts: DemoAccount[] = [];
+  for (const person of DEMO_PEOPLE) {
+    const oneTimePassword = generatePassword();
+    await createUser(ctx, SYSTEM_ACTOR, { ...person, password: oneTimePassword, mustChangePassword: true });
+    accounts.push({ ...person, oneTimePassword });
+  }
+  await ctx.db.transaction().execute(async (trx) => {
+    await trx.insertInto('settings').values({ key: 'firm', value: JSON.stringify(DEMO_FIRM) }).onConflict((oc) => oc.column('key').doUpdateSet({ value: JSON.stringify(DEMO_FIRM) })).execute();
+    await appendAudit(trx, { at: ctx.clock.now(), actor: 'system', action: 'demo.load', object: 'firm', result: 'success', detail: { accounts: accounts.length } });
+  });
+  return accounts;
+}
+
+const GROUPS = ['ABCDEFGHJKLMNPQRSTUVWXYZ', 'abcdefghijkmnopqrstuvwxyz', '23456789'];
+
+/** 14 characters like `Kq7X-Mp2Z-Rt9C` (~50 bits): no look-alike characters, always upper, lower, digit and symbol. */
+export function generatePassword(): string {
+  const chunk = () => Array.from({ length: 4 }, (_, i) => {
+    const set = GROUPS[i % 3 === 0 ? 0 : i % 3 === 1 ? 1 : 2]!;
+    return set[randomInt(set.length)]!;
+  }).join('');
+  return [chunk(), chunk(), chunk()].join('-');
+}

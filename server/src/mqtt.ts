@@ -1,0 +1,99 @@
+import { once } from 'node:events';
+import { createServer, type AddressInfo, type Server } from 'node:net';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { Aedes, type AuthenticateError } from 'aedes';
+import mqtt, { type MqttClient } from 'mqtt';
+import type { Logger } from 'pino';
+import type { Config } from './config.js';
+
+export interface MqttLink {
+  client: MqttClient;
+  /** the in-process broker, when no MQTT_URL was configured */
+  embedded: { port: number } | null;
+  connected(): boolean;
+  close(): Promise<void>;
+}
+
+export class MqttPortInUseError extends Error {
+  readonly code = 'MQTT_PORT_IN_USE';
+  constructor(host: string, port: number) {
+    super(
+      `cannot start the embedded MQTT broker: ${host}:${port} is already in use. ` +
+        'Set LAWBOX_MQTT_PORT to a free port, or set MQTT_URL to use the broker that is listening there.',
+    );
+  }
+}
+
+/**
+ * Connects to MQTT_URL, or starts the embedded aedes broker and connects to it. The embedded broker
+ * refuses anonymous clients: the server's own client uses a credential made up at each start
+ * (device agents get theirs when they are enrolled).
+ */
+export async function startMqtt(config: Config, log: Logger): Promise<MqttLink> {
+  let broker: Aedes | null = null;
+  let server: Server | null = null;
+  let url = config.mqttUrl;
+  const internal = { username: 'lawbox-server', password: randomBytes(24).toString('base64url') };
+
+  if (!url) {
+    broker = await Aedes.createBroker({
+      authenticate: (_client, username, password, done) => {
+        const ok = username === internal.username && !!password && safeEqual(password, Buffer.from(internal.password));
+        if (ok) return done(null, true);
+        const err = new Error('bad username or password') as AuthenticateError;
+        err.returnCode = 4;
+        done(err, false);
+      },
+    });
+    server = createServer(broker.handle);
+    server.on('error', (err) => log.error({ err }, 'embedded MQTT broker error'));
+    try {
+      server.listen(config.mqttPort, config.mqttHost);
+      await Promise.race([once(server, 'listening'), once(server, 'error').then(([err]) => Promise.reject(err))]);
+    } catch (err) {
+      await new Promise<void>((resolve) => broker!.close(() => resolve()));
+      if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new MqttPortInUseError(config.mqttHost, config.mqttPort);
+      throw err;
+    }
+    const { port } = server.address() as AddressInfo;
+    const host = config.mqttHost === '0.0.0.0' || config.mqttHost === '::' ? '127.0.0.1' : config.mqttHost;
+    url = `mqtt://${host.includes(':') ? `[${host}]` : host}:${port}`;
+    log.info({ port }, 'embedded MQTT broker listening');
+  }
+
+  // aedes speaks MQTT 3.1.1 only; we use 3.1.1 everywhere so both brokers behave the same.
+  const client = mqtt.connect(url, {
+    protocolVersion: 4,
+    clientId: `lawbox-server-${randomBytes(4).toString('hex')}`,
+    reconnectPeriod: 2000,
+    connectTimeout: 5000,
+    ...(broker ? internal : {}),
+  });
+  client.on('error', (err) => log.warn({ err: err.message }, 'MQTT link error'));
+  client.on('offline', () => log.warn('MQTT link offline; retrying'));
+  // Wait briefly for the first connection; an unreachable broker is reported by /api/health, not fatal.
+  await Promise.race([new Promise((r) => client.once('connect', r)), new Promise((r) => setTimeout(r, 3000).unref())]);
+  if (!client.connected) log.warn({ url: redact(url) }, 'MQTT broker not reachable yet; will keep retrying');
+
+  return {
+    client,
+    embedded: server ? { port: (server.address() as AddressInfo).port } : null,
+    connected: () => client.connected,
+    close: async () => {
+      await client.endAsync(true).catch(() => {});
+      // The broker first: it drops its clients, which lets the listening socket close.
+      if (broker) await new Promise<void>((resolve) => broker!.close(() => resolve()));
+      if (server) await new Promise<void>((resolve) => server!.close(() => resolve()));
+    },
+  };
+}
+
+function safeEqual(a: Buffer, b: Buffer): boolean {
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+function redact(url: string): string {
+  const u = new URL(url);
+  if (u.password) u.password = '***';
+  return u.toString();
+}

@@ -1,0 +1,70 @@
+import fp from 'fastify-plugin';
+import cookie from '@fastify/cookie';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Actor } from '../context.js';
+import { forbidden, unauthorized } from '../errors.js';
+import { recordAudit } from '../modules/audit/service.js';
+import { resolveSession, type Session } from '../modules/auth/service.js';
+import { can, type Permission } from '../modules/auth/roles.js';
+
+export const SESSION_COOKIE = 'lawbox_session';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** reachable without a session (health, login, setup, docs) */
+    public?: boolean;
+    /** the permission a caller's role must grant; absent = any signed-in user */
+    permission?: Permission;
+    /** still reachable while the user must change their password first */
+    allowDuringPasswordChange?: boolean;
+  }
+  interface FastifyRequest {
+    session: Session | null;
+    /** who is acting, for audit records; anonymous before login */
+    actor: Actor;
+  }
+}
+
+function bearerToken(request: FastifyRequest): string | null {
+  const header = request.headers.authorization;
+  if (header?.startsWith('Bearer ')) return header.slice(7).trim() || null;
+  return request.cookies[SESSION_COOKIE] ?? null;
+}
+
+/**
+ * Resolves the session of every request and enforces each route's access rule before the body is
+ * even read: anonymous → 401, wrong role → 403 (audited), pending password change → 403.
+ */
+export default fp(async (app) => {
+  await app.register(cookie);
+  app.decorateRequest('session', null);
+  app.decorateRequest('actor', null as unknown as Actor);
+
+  app.addHook('onRequest', async (request: FastifyRequest, _reply: FastifyReply) => {
+    const token = bearerToken(request);
+    request.session = token ? await resolveSession(app.services, token) : null;
+    const user = request.session?.user;
+    request.actor = { userId: user?.id ?? null, username: user?.username ?? 'anonymous', role: user?.role ?? null, sourceIp: request.ip };
+
+    const config = request.routeOptions.config;
+    if (config.public) return;
+    if (!user) {
+      throw unauthorized(token ? 'SESSION_EXPIRED' : 'AUTH_REQUIRED', token ? 'Your session has ended; please sign in again. / 会话已失效，请重新登录。' : 'Please sign in. / 请先登录。');
+    }
+    if (user.passwordChangeRequired && !config.allowDuringPasswordChange) {
+      throw forbidden('PASSWORD_CHANGE_REQUIRED', 'You must change your password before continuing (POST /api/auth/password). / 请先修改密码。');
+    }
+    if (config.permission && !can(user.role, config.permission)) {
+      await recordAudit(app.services.db, {
+        at: app.services.clock.now(),
+        actor: user.username,
+        action: 'access.denied',
+        object: `${request.method} ${request.routeOptions.url}`,
+        result: 'denied',
+        sourceIp: request.ip,
+        detail: { role: user.role, permission: config.permission },
+      });
+      throw forbidden('FORBIDDEN', 'Your role does not allow this. / 您的角色无权执行此操作。');
+    }
+  });
+});

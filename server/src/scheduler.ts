@@ -1,0 +1,72 @@
+import cron from 'node-cron';
+import { sql } from 'kysely';
+import type { Logger } from 'pino';
+import { SYSTEM_ACTOR, type ServiceContext } from './context.js';
+import { purgeAudit } from './modules/audit/service.js';
+import { disableInactiveUsers } from './modules/users/service.js';
+
+export interface Job {
+  name: string;
+  /** cron expression, Asia/Shanghai time */
+  schedule: string;
+  run(ctx: ServiceContext): Promise<unknown>;
+}
+
+export const JOBS: Job[] = [
+  {
+    name: 'sessions.cleanup',
+    schedule: '17 * * * *',
+    run: async (ctx) => {
+      const dayAgo = new Date(ctx.clock.now().getTime() - 86_400_000);
+      const r = await ctx.db.deleteFrom('sessions').where((eb) => eb.or([eb('expires_at', '<', dayAgo), eb('revoked_at', '<', dayAgo)])).executeTakeFirst();
+      return { deleted: Number(r.numDeletedRows) };
+    },
+  },
+  {
+    name: 'users.disable_inactive',
+    schedule: '5 2 * * *',
+    run: async (ctx) => ({ disabled: await disableInactiveUsers(ctx, SYSTEM_ACTOR) }),
+  },
+  {
+    name: 'audit.retention',
+    schedule: '35 3 * * *',
+    run: async (ctx) => ({ purged: await purgeAudit(ctx.db, new Date(ctx.clock.now().getTime() - ctx.config.auditRetentionDays * 86_400_000)) }),
+  },
+];
+
+/**
+ * Runs one job if no other server process is running it: a PostgreSQL advisory lock, keyed by the
+ * job's name, is held on one connection for the length of the run.
+ */
+export async function runJob(ctx: ServiceContext, job: Job): Promise<{ ran: boolean; result?: unknown }> {
+  return ctx.db.connection().execute(async (conn) => {
+    const key = sql`hashtext(${`lawbox.job.${job.name}`})`;
+    const { rows } = await sql<{ locked: boolean }>`select pg_try_advisory_lock(${key}) as locked`.execute(conn);
+    if (!rows[0]?.locked) return { ran: false };
+    try {
+      return { ran: true, result: await job.run({ ...ctx, db: conn }) };
+    } finally {
+      await sql`select pg_advisory_unlock(${key})`.execute(conn);
+    }
+  });
+}
+
+export function startScheduler(ctx: ServiceContext, log: Logger): () => void {
+  const tasks = JOBS.map((job) =>
+    cron.schedule(
+      job.schedule,
+      async () => {
+        try {
+          const { ran, result } = await runJob(ctx, job);
+          if (ran) log.info({ job: job.name, result }, 'job finished');
+        } catch (err) {
+          log.error({ err, job: job.name }, 'job failed');
+        }
+      },
+      { name: job.name, timezone: 'Asia/Shanghai', noOverlap: true },
+    ),
+  );
+  return () => {
+    for (const t of tasks) t.destroy();
+  };
+}

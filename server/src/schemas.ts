@@ -1,0 +1,16 @@
+import { Type, type TSchema } from 'typebox';
+
+/** Every error the API returns has this shape. */
+export const ErrorResponse = Type.Object(
+  { error: Type.Object({ code: Type.String(), message: Type.String() }, { additionalProperties: false }) },
+  { additionalProperties: false, $id: 'ErrorResponse' },
+);
+
+/** A route's success responses plus the shared error shape for 4xx and 5xx. */
+export function responses<T extends Record<number, TSchema>>(ok: T) {
+  return { ...ok, '4xx': Type.Ref('ErrorResponse'), '5xx': Type.Ref('ErrorResponse') };
+}
+
+export const Empty = Type.Object({}, { additionalProperties: false });
+export const Ok = Type.Object({ ok: Type.Literal(true) }, { additionalProperties: false });
+export const IdParams = Type.Object({ id: Type.Integer({ minimum: 1 }) }, { additionalProperties: false });

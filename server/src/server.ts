@@ -1,0 +1,67 @@
+import { readFileSync } from 'node:fs';
+import type { FastifyInstance } from 'fastify';
+import { pino, type Logger } from 'pino';
+import { buildApp } from './app.js';
+import type { Config } from './config.js';
+import { systemClock } from './clock.js';
+import { migrateToLatest, openDatabase, type DatabaseHandle } from './db/index.js';
+import { startMqtt, type MqttLink } from './mqtt.js';
+import { loadDemoFirm, type DemoAccount } from './modules/demo/service.js';
+import { issueSetupToken } from './modules/users/service.js';
+import { startScheduler } from './scheduler.js';
+
+export interface RunningServer {
+  app: FastifyInstance;
+  database: DatabaseHandle;
+  mqtt: MqttLink;
+  url: string;
+  /** printed once at first start: the setup token, or the demo firm's one-time passwords */
+  firstRun: { setupToken: string | null; demoAccounts: DemoAccount[] | null };
+  stop(): Promise<void>;
+}
+
+export function createLogger(config: Config): Logger {
+  return pino({ level: config.logLevel, redact: ['req.headers.authorization', 'req.headers.cookie', '*.password', '*.token'] });
+}
+
+/**
+ * Opens the database (migrating it), starts or connects to the MQTT broker, then serves HTTP.
+ * Whatever was started is stopped again if a later step fails, so a failed start leaves no lock behind.
+ */
+export async function startServer(config: Config, opts: { demo?: boolean; log?: Logger } = {}): Promise<RunningServer> {
+  const log = opts.log ?? createLogger(config);
+  const started = performance.now();
+  const cleanups: (() => Promise<void>)[] = [];
+  const unwind = async () => {
+    for (const fn of cleanups.reverse()) await fn().catch((err) => log.error({ err }, 'shutdown step failed'));
+  };
+  try {
+    const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+    cleanups.push(() => database.close());
+    const applied = await migrateToLatest(database.db);
+    if (applied.length > 0) log.info({ migrations: applied }, 'database migrated');
+
+    const ctx = { db: database.db, config, clock: systemClock };
+    const demoAccounts = opts.demo ? await loadDemoFirm(ctx) : null;
+    const setupToken = demoAccounts ? null : await issueSetupToken(ctx);
+
+    const mqtt = await startMqtt(config, log);
+    cleanups.push(() => mqtt.close());
+
+    const https = config.tlsCertPath && config.tlsKeyPath ? { cert: readFileSync(config.tlsCertPath), key: readFileSync(config.tlsKeyPath) } : null;
+    const app = await buildApp({ config, database, mqtt, logger: log, https });
+    cleanups.push(() => app.close());
+    const stopScheduler = startScheduler(ctx, log);
+    cleanups.push(async () => stopScheduler());
+    await app.listen({ host: config.httpHost, port: config.httpPort });
+    const address = app.server.address();
+    const port = typeof address === 'object' && address ? address.port : config.httpPort;
+    const host = config.httpHost === '0.0.0.0' || config.httpHost === '::' ? 'localhost' : config.httpHost;
+    const url = `${https ? 'https' : 'http'}://${host}:${port}`;
+    log.info({ url, database: database.kind, mqtt: mqtt.embedded ? `embedded :${mqtt.embedded.port}` : 'external', ms: Math.round(performance.now() - started) }, 'lawbox ready');
+    return { app, database, mqtt, url, firstRun: { setupToken, demoAccounts }, stop: unwind };
+  } catch (err) {
+    await unwind();
+    throw err;
+  }
+}

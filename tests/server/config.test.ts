@@ -1,0 +1,40 @@
+import t from 'tap';
+import { ConfigError, loadConfig, MIN_AUDIT_RETENTION_DAYS } from '../../server/src/config.js';
+
+t.test('defaults give a working embedded instance', async (t) => {
+  const c = loadConfig({});
+  t.equal(c.databaseUrl, null, 'no DATABASE_URL means embedded PGlite');
+  t.equal(c.mqttUrl, null, 'no MQTT_URL means the embedded broker');
+  t.equal(c.httpPort, 8080, 'HTTP port defaults to 8080');
+  t.equal(c.mqttPort, 1884, 'embedded broker defaults to 1884, clear of a system Mosquitto on 1883');
+  t.same(c.passwordPolicy, { enabled: true, minLength: 8, minClasses: 3, maxAgeDays: 90 }, 'password policy on by default');
+  t.same(c.lockout, { threshold: 5, minutes: 15 }, 'lockout 5 failures → 15 minutes');
+  t.same(c.session, { idleMinutes: 30, absoluteHours: 12 }, 'session timeouts 30 min idle, 12 h absolute');
+});
+
+t.test('every problem is reported together', async (t) => {
+  const err = t.throws(() =>
+    loadConfig({
+      DATABASE_URL: 'mysql://x',
+      MQTT_URL: 'not a url',
+      LAWBOX_HTTP_PORT: '99999',
+      LAWBOX_MQTT_PORT: 'abc',
+      LAWBOX_TLS_CERT: '/nonexistent/cert.pem',
+      LAWBOX_PASSWORD_POLICY: 'maybe',
+      LAWBOX_AUDIT_RETENTION_DAYS: '30',
+      LAWBOX_LOG_LEVEL: 'loud',
+    }),
+  ) as ConfigError;
+  t.type(err, ConfigError, 'a ConfigError');
+  const text = err.problems.join('\n');
+  for (const name of ['DATABASE_URL', 'MQTT_URL', 'LAWBOX_HTTP_PORT', 'LAWBOX_MQTT_PORT', 'LAWBOX_TLS_CERT', 'LAWBOX_PASSWORD_POLICY', 'LAWBOX_AUDIT_RETENTION_DAYS', 'LAWBOX_LOG_LEVEL']) {
+    t.match(text, name, `${name} is named`);
+  }
+  t.match(text, 'LAWBOX_TLS_CERT and LAWBOX_TLS_KEY must be set together', 'cert without key is reported');
+  t.equal(err.problems.length, 9, 'nine problems, none swallowed');
+});
+
+t.test('audit retention can never go below six months', async (t) => {
+  t.throws(() => loadConfig({ LAWBOX_AUDIT_RETENTION_DAYS: String(MIN_AUDIT_RETENTION_DAYS - 1) }), ConfigError, 'below the minimum is refused');
+  t.equal(loadConfig({ LAWBOX_AUDIT_RETENTION_DAYS: String(MIN_AUDIT_RETENTION_DAYS) }).auditRetentionDays, MIN_AUDIT_RETENTION_DAYS, 'the minimum itself is accepted');
+});
