@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { BlockList, isIP } from 'node:net';
 import path from 'node:path';
 
 /**
@@ -22,6 +23,8 @@ export interface Config {
   authRateLimitPerMinute: number;
   auditRetentionDays: number;
   accountInactiveDays: number;
+  /** addresses from which administration (accounts, audit, system) is allowed */
+  managementNetworks: BlockList;
 }
 
 export interface PasswordPolicy {
@@ -42,6 +45,9 @@ export class ConfigError extends Error {
 
 /** Cybersecurity Law art. 21: network logs are kept for at least six months. */
 export const MIN_AUDIT_RETENTION_DAYS = 183;
+
+/** Loopback and the private ranges: administration stays on the firm's LAN unless an admin widens it. */
+const DEFAULT_MANAGEMENT_NETWORKS = '127.0.0.0/8,10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,::1/128,fc00::/7';
 
 export const CONFIG_VARIABLES: { name: string; default: string; meaning: string }[] = [
   { name: 'LAWBOX_DATA_DIR', default: './data', meaning: 'embedded database and file store directory' },
@@ -64,6 +70,7 @@ export const CONFIG_VARIABLES: { name: string; default: string; meaning: string 
   { name: 'LAWBOX_SESSION_ABSOLUTE_HOURS', default: '12', meaning: 'session ends this long after login, whatever happens' },
   { name: 'LAWBOX_AUTH_RATE_LIMIT', default: '20', meaning: 'login/setup requests per minute per client address' },
   { name: 'LAWBOX_AUDIT_RETENTION_DAYS', default: '365', meaning: `audit records older than this are purged (≥ ${MIN_AUDIT_RETENTION_DAYS})` },
+  { name: 'LAWBOX_MANAGEMENT_NETWORKS', default: DEFAULT_MANAGEMENT_NETWORKS, meaning: 'comma-separated CIDRs allowed to use administration routes' },
   { name: 'LAWBOX_ACCOUNT_INACTIVE_DAYS', default: '90', meaning: 'accounts unused this long are disabled; 0 = never' },
 ];
 
@@ -112,6 +119,21 @@ export function loadConfig(env: Env = process.env): Config {
     return raw;
   };
 
+  const networks = (name: string, fallback: string): BlockList => {
+    const list = new BlockList();
+    for (const cidr of (text(name) ?? fallback).split(',').map((c) => c.trim()).filter(Boolean)) {
+      const [address, bits] = cidr.split('/');
+      const family = isIP(address ?? '');
+      const prefix = Number(bits ?? (family === 6 ? 128 : 32));
+      if (!family || !Number.isInteger(prefix) || prefix < 0 || prefix > (family === 6 ? 128 : 32)) {
+        problems.push(`${name}: "${cidr}" is not an address or CIDR range`);
+        continue;
+      }
+      list.addSubnet(address!, prefix, family === 6 ? 'ipv6' : 'ipv4');
+    }
+    return list;
+  };
+
   const logLevel = text('LAWBOX_LOG_LEVEL') ?? 'info';
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) {
     problems.push(`LAWBOX_LOG_LEVEL=${logLevel}: expected fatal, error, warn, info, debug, trace or silent`);
@@ -145,6 +167,7 @@ export function loadConfig(env: Env = process.env): Config {
     authRateLimitPerMinute: int('LAWBOX_AUTH_RATE_LIMIT', 20, 1, 10_000),
     auditRetentionDays: int('LAWBOX_AUDIT_RETENTION_DAYS', 365, MIN_AUDIT_RETENTION_DAYS, 365 * 100),
     accountInactiveDays: int('LAWBOX_ACCOUNT_INACTIVE_DAYS', 90, 0, 3650),
+    managementNetworks: networks('LAWBOX_MANAGEMENT_NETWORKS', DEFAULT_MANAGEMENT_NETWORKS),
   };
 
   if ((config.tlsCertPath === null) !== (config.tlsKeyPath === null)) {

@@ -38,3 +38,15 @@ t.test('audit retention can never go below six months', async (t) => {
   t.throws(() => loadConfig({ LAWBOX_AUDIT_RETENTION_DAYS: String(MIN_AUDIT_RETENTION_DAYS - 1) }), ConfigError, 'below the minimum is refused');
   t.equal(loadConfig({ LAWBOX_AUDIT_RETENTION_DAYS: String(MIN_AUDIT_RETENTION_DAYS) }).auditRetentionDays, MIN_AUDIT_RETENTION_DAYS, 'the minimum itself is accepted');
 });
+
+t.test('management networks default to loopback and private ranges and reject nonsense', async (t) => {
+  const nets = loadConfig({}).managementNetworks;
+  t.ok(nets.check('127.0.0.1', 'ipv4'), 'loopback may administer');
+  t.ok(nets.check('192.168.1.20', 'ipv4'), 'the office LAN may administer');
+  t.notOk(nets.check('203.0.113.9', 'ipv4'), 'a public address may not');
+  const narrowed = loadConfig({ LAWBOX_MANAGEMENT_NETWORKS: '10.1.2.0/24' }).managementNetworks;
+  t.ok(narrowed.check('10.1.2.7', 'ipv4'), 'inside the configured range');
+  t.notOk(narrowed.check('127.0.0.1', 'ipv4'), 'loopback is excluded when not listed');
+  const err = t.throws(() => loadConfig({ LAWBOX_MANAGEMENT_NETWORKS: '10.0.0.0/33,banana' })) as ConfigError;
+  t.equal(err.problems.length, 2, 'both bad entries are reported');
+});

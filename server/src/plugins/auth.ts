@@ -5,7 +5,7 @@ import type { Actor } from '../context.js';
 import { forbidden, unauthorized } from '../errors.js';
 import { recordAudit } from '../modules/audit/service.js';
 import { resolveSession, type Session } from '../modules/auth/service.js';
-import { can, type Permission } from '../modules/auth/roles.js';
+import { can, MANAGEMENT_PERMISSIONS, type Permission } from '../modules/auth/roles.js';
 
 export const SESSION_COOKIE = 'lawbox_session';
 
@@ -40,6 +40,12 @@ export default fp(async (app) => {
   app.decorateRequest('session', null);
   app.decorateRequest('actor', null as unknown as Actor);
 
+  const networks = app.services.config.managementNetworks;
+  const fromManagementNetwork = (ip: string): boolean => {
+    const v4 = ip.startsWith('::ffff:') ? ip.slice(7) : ip;
+    return networks.check(v4, v4.includes(':') ? 'ipv6' : 'ipv4');
+  };
+
   app.addHook('onRequest', async (request: FastifyRequest, _reply: FastifyReply) => {
     const token = bearerToken(request);
     request.session = token ? await resolveSession(app.services, token) : null;
@@ -54,17 +60,23 @@ export default fp(async (app) => {
     if (user.passwordChangeRequired && !config.allowDuringPasswordChange) {
       throw forbidden('PASSWORD_CHANGE_REQUIRED', 'You must change your password before continuing (POST /api/auth/password). / 请先修改密码。');
     }
-    if (config.permission && !can(user.role, config.permission)) {
-      await recordAudit(app.services.db, {
-        at: app.services.clock.now(),
-        actor: user.username,
-        action: 'access.denied',
-        object: `${request.method} ${request.routeOptions.url}`,
-        result: 'denied',
-        sourceIp: request.ip,
-        detail: { role: user.role, permission: config.permission },
-      });
-      throw forbidden('FORBIDDEN', 'Your role does not allow this. / 您的角色无权执行此操作。');
-    }
+    const permission = config.permission;
+    if (!permission) return;
+    const denial = !can(user.role, permission)
+      ? forbidden('FORBIDDEN', 'Your role does not allow this. / 您的角色无权执行此操作。')
+      : MANAGEMENT_PERMISSIONS.has(permission) && !fromManagementNetwork(request.ip)
+        ? forbidden('MANAGEMENT_ADDRESS', 'Administration is not allowed from this address (LAWBOX_MANAGEMENT_NETWORKS). / 不允许从该地址进行管理操作。')
+        : null;
+    if (!denial) return;
+    await recordAudit(app.services.db, {
+      at: app.services.clock.now(),
+      actor: user.username,
+      action: 'access.denied',
+      object: `${request.method} ${request.routeOptions.url}`,
+      result: 'denied',
+      sourceIp: request.ip,
+      detail: { role: user.role, permission, reason: denial.code },
+    });
+    throw denial;
   });
 });

@@ -27,6 +27,9 @@ export const PERMISSIONS = {
 
 export type Permission = keyof typeof PERMISSIONS;
 
+/** Administration powers: usable only from LAWBOX_MANAGEMENT_NETWORKS (GB/T 22239: 管理终端地址限制). */
+export const MANAGEMENT_PERMISSIONS: ReadonlySet<Permission> = new Set(['users.manage', 'audit.read', 'system.read']);
+
 const GRANTS: Record<Role, Permission[]> = {
   intern: [],
   lawyer: [],
