@@ -24,7 +24,7 @@ export interface Session {
 export const newToken = (): string => randomBytes(32).toString('base64url');
 export const hashToken = (token: string): string => createHash('sha256').update(token).digest('hex');
 
-export function toSessionUser(ctx: ServiceContext, user: User): SessionUser {
+export function toSessionUser(ctx: ServiceContext, user: Pick<User, 'id' | 'username' | 'display_name' | 'role' | 'must_change_password' | 'password_changed_at'>): SessionUser {
   return {
     id: user.id,
     username: user.username,
@@ -128,7 +128,7 @@ export async function resolveSession(ctx: ServiceContext, token: string): Promis
   const row = await ctx.db
     .selectFrom('sessions')
     .innerJoin('users', 'users.id', 'sessions.user_id')
-    .selectAll('users')
+    .select(['users.id', 'users.username', 'users.display_name', 'users.role', 'users.must_change_password', 'users.password_changed_at', 'users.disabled'])
     .select(['sessions.last_seen_at', 'sessions.expires_at', 'sessions.revoked_at'])
     .where('sessions.token_hash', '=', tokenHash)
     .executeTakeFirst();
