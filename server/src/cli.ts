@@ -5,7 +5,7 @@ import { migrateToLatest, openDatabase } from './db/index.js';
 import { AppError } from './errors.js';
 import { verifyAuditChain } from './modules/audit/service.js';
 import { ROLE_NAMES } from './modules/auth/roles.js';
-import { loadDemoFirm, type DemoAccount } from './modules/demo/service.js';
+import { DEMO_FIRM, loadDemoFirm, type DemoAccount } from './modules/demo/service.js';
 import { createUser, unlockUser } from './modules/users/service.js';
 import type { ServiceContext, Actor } from './context.js';
 import { startServer } from './server.js';
@@ -32,7 +32,8 @@ async function withInstance<T>(config: Config, fn: (ctx: ServiceContext) => Prom
 
 export function printDemoAccounts(accounts: DemoAccount[], out: (line: string) => void): void {
   out('');
-  out('演示律所已载入 / Demo firm loaded. One-time passwords (shown only now; each must be changed at first login):');
+  out(`演示律所已载入 / Demo firm loaded: ${DEMO_FIRM.name} (${DEMO_FIRM.name_en})`);
+  out('One-time passwords, shown only now; each must be changed at first login / 一次性密码仅显示一次，首次登录须修改:');
   for (const a of accounts) out(`  ${a.role.padEnd(15)} ${a.username.padEnd(15)} ${a.oneTimePassword}   ${a.displayName}`);
   out('');
 }
