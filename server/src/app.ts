@@ -3,12 +3,15 @@ import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
+import { Type } from 'typebox';
 import type { Config } from './config.js';
 import { systemClock, type Clock } from './clock.js';
 import type { ServiceContext } from './context.js';
 import type { DatabaseHandle } from './db/index.js';
 import type { MqttLink } from './mqtt.js';
 import { VERSION } from './version.js';
+import { AppError } from './errors.js';
+import { Empty, responses } from './schemas.js';
 import errorsPlugin from './plugins/errors.js';
 import authPlugin from './plugins/auth.js';
 import realtimePlugin from './plugins/realtime.js';
@@ -37,6 +40,8 @@ export interface AppOptions {
   https?: { cert: Buffer; key: Buffer } | null;
 }
 
+const OpenObject = Type.Object({}, { additionalProperties: true });
+
 /** Builds the whole HTTP application around an open database and MQTT link (which the caller owns). */
 export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
@@ -56,7 +61,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   app.decorate('routeCatalog', [] as RouteOptions[]);
   app.addHook('onRoute', (route) => {
     // The interactive API documentation is public, like the OpenAPI document it shows.
-    if (route.url.startsWith('/api/docs')) route.config = { ...(route.config as object), public: true };
+    // (Only /api/docs itself and what lies below it: a later /api/documents route must not be public.)
+    if (route.url === '/api/docs' || route.url.startsWith('/api/docs/')) route.config = { ...(route.config as object), public: true };
     app.routeCatalog.push(route as RouteOptions);
   });
 
@@ -66,7 +72,11 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     if (request.body === undefined || request.body === null) request.body = {};
   });
   await app.register(helmet, { contentSecurityPolicy: { directives: { 'upgrade-insecure-requests': null } }, hsts: opts.https ? { maxAge: 31_536_000 } : false });
-  await app.register(rateLimit, { global: false });
+  await app.register(rateLimit, {
+    global: false,
+    errorResponseBuilder: (_request, limit) =>
+      new AppError(limit.statusCode, 'RATE_LIMITED', `Too many attempts; try again in ${limit.after}. / 尝试次数过多，请稍后再试。`),
+  });
   await app.register(swagger, {
     openapi: {
       info: { title: 'lawbox API', version: VERSION, description: '律所数字化服务管理 (T/ZSM 0038-2024) appliance API' },
@@ -78,13 +88,27 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     routePrefix: '/api/docs',
     staticCSP: true,
     // Nothing is loaded from outside the appliance.
-    transformStaticCSP: (header) => header.replace(' validator.swagger.io', '').replaceAll(' https:', ''),
+    // upgrade-insecure-requests is left out, as for helmet above: over plain HTTP (no TLS configured) it
+    // would make browsers fetch the page's own scripts and styles over HTTPS, which is not there.
+    transformStaticCSP: (header) => header.replace(' validator.swagger.io', '').replaceAll(' https:', '').replace(/\s*upgrade-insecure-requests;?/, ''),
     uiConfig: { validatorUrl: null },
   });
   await app.register(authPlugin);
   await app.register(realtimePlugin);
 
-  app.get('/api/openapi.json', { config: { public: true }, schema: { hide: true } }, async () => app.swagger());
+  app.get(
+    '/api/openapi.json',
+    {
+      config: { public: true },
+      schema: {
+        hide: true,
+        querystring: Empty,
+        // The document itself is open-ended; declaring its top level still keeps it a JSON object with paths.
+        response: responses({ 200: Type.Object({ openapi: Type.String(), info: OpenObject, paths: OpenObject }, { additionalProperties: true }) }),
+      },
+    },
+    async () => app.swagger(),
+  );
 
   await app.register(healthRoutes);
   await app.register(authRoutes);

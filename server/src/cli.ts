@@ -82,7 +82,15 @@ function buildProgram(out: (line: string) => void): Command {
     .command('migrate')
     .description('bring the database schema up to date')
     .action(async () => {
-      const applied = await withInstance(loadConfig(), (ctx) => migrateToLatest(ctx.db));
+      // Not through withInstance: that migrates before running its callback, so what was applied would be lost.
+      const config = loadConfig();
+      const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+      let applied: string[];
+      try {
+        applied = await migrateToLatest(database.db);
+      } finally {
+        await database.close();
+      }
       out(applied.length ? `applied: ${applied.join(', ')}` : 'database schema is up to date');
     });
 

@@ -45,7 +45,7 @@ t.test('lawbox serve --demo starts, prints the demo accounts once, and stops cle
   t.ok(director, 'the director’s one-time password is printed');
   const login = await fetch(`${first.url}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'director', password: director }) });
   t.equal(login.status, 200, 'the printed password signs the director in');
-  t.equal((await login.json()).user.password_change_required, true, 'and must be changed first');
+  t.equal(((await login.json()) as { user: { password_change_required: boolean } }).user.password_change_required, true, 'and must be changed first');
   if (!process.env.DATABASE_URL) t.ok(existsSync(path.join(dataDir, 'lawbox.lock')), 'the embedded data directory is locked while running');
 
   first.child.kill('SIGTERM');

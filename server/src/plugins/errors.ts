@@ -24,7 +24,10 @@ export default fp(async (app) => {
     });
   });
 
-  app.setNotFoundHandler((request, reply) => {
+  // An unknown route is a 404 for everyone, signed in or not: "please sign in" would mislead, and the
+  // list of routes is public anyway (/api/openapi.json). Fastify gives the 404 route this config, which
+  // the access check reads; its typings only declare the hook options.
+  app.setNotFoundHandler({ config: { public: true } } as { preHandler?: undefined }, (request, reply) => {
     reply.status(404).send({ error: { code: 'NOT_FOUND', message: `No route ${request.method} ${request.url.split('?')[0]}. / 接口不存在。` } });
   });
 });

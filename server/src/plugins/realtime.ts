@@ -4,6 +4,7 @@ import type { WebSocket } from 'ws';
 import { Type } from 'typebox';
 import { Compile } from 'typebox/compile';
 import { resolveSession, type Session } from '../modules/auth/service.js';
+import { bearerToken } from './auth.js';
 import { maySubscribe, REALTIME_CHANNEL, type RealtimeEvent } from '../modules/realtime/hub.js';
 
 interface Subscriber {
@@ -31,6 +32,21 @@ const SESSION_RECHECK_MS = 30_000;
  */
 export default fp(async (app) => {
   await app.register(websocket, { options: { maxPayload: 16 * 1024 } });
+
+  // @fastify/websocket routes an upgrade request through the normal hooks on a response it attaches
+  // to the raw socket itself, outside the HTTP server's connection bookkeeping. When the upgrade is
+  // answered with plain HTTP instead (401 without a session, 403, 404…), nothing would close that
+  // socket afterwards: every refused attempt would leak a descriptor, and app.close() (SIGTERM)
+  // would wait for it forever. Such an answer therefore ends the connection. (Node's parser marks
+  // requests that arrived through the 'upgrade' event with `upgrade`; @types/node does not declare it.)
+  const isUpgrade = (raw: object) => (raw as { upgrade?: boolean }).upgrade === true;
+  app.addHook('onSend', async (request, reply, payload) => {
+    if (isUpgrade(request.raw)) reply.header('connection', 'close');
+    return payload;
+  });
+  app.addHook('onResponse', async (request) => {
+    if (isUpgrade(request.raw) && !request.raw.socket.destroyed) request.raw.socket.destroySoon();
+  });
   const subscribers = new Set<Subscriber>();
 
   const unlisten = await app.database.listen(REALTIME_CHANNEL, (payload) => {
@@ -47,8 +63,13 @@ export default fp(async (app) => {
   const recheck = setInterval(async () => {
     for (const s of subscribers) {
       const session = await resolveSession(app.services, s.token).catch(() => null);
-      if (!session) s.socket.close(4401, 'session ended');
-      else s.session = session;
+      if (!session) {
+        s.socket.close(4401, 'session ended');
+        continue;
+      }
+      s.session = session;
+      // A role may have changed since the subscription: drop topics the user may no longer see.
+      for (const topic of s.topics) if (!maySubscribe(session.user, topic)) s.topics.delete(topic);
     }
   }, SESSION_RECHECK_MS);
   recheck.unref();
@@ -68,7 +89,7 @@ export default fp(async (app) => {
     },
     (socket, request) => {
       const session = request.session!;
-      const token = request.headers.authorization?.slice(7).trim() || request.cookies.lawbox_session!;
+      const token = bearerToken(request)!;
       const sub: Subscriber = { socket, token, session, topics: new Set() };
       subscribers.add(sub);
       socket.on('close', () => subscribers.delete(sub));
