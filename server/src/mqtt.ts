@@ -16,6 +16,7 @@ export interface MqttLink {
 
 export class MqttPortInUseError extends Error {
   readonly code = 'MQTT_PORT_IN_USE';
+  override name = 'MqttPortInUseError';
   constructor(host: string, port: number) {
     super(
       `cannot start the embedded MQTT broker: ${host}:${port} is already in use. ` +

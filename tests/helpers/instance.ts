@@ -107,3 +107,12 @@ export async function signedIn(inst: TestInstance, role: Role): Promise<{ id: nu
   const u = await createTestUser(inst, role);
   return { id: u.id, username: u.username, headers: { authorization: `Bearer ${await loginToken(inst, u.username)}` } };
 }
+
+/** True when a response body is exactly the API's error shape `{"error":{"code","message"}}`. */
+export function isErrorShape(body: unknown): boolean {
+  if (typeof body !== 'object' || body === null || Object.keys(body).length !== 1) return false;
+  const error = (body as { error?: unknown }).error;
+  if (typeof error !== 'object' || error === null) return false;
+  const e = error as { code?: unknown; message?: unknown };
+  return Object.keys(e).sort().join(',') === 'code,message' && typeof e.code === 'string' && typeof e.message === 'string' && e.message.length > 0;
+}

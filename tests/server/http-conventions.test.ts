@@ -6,20 +6,11 @@ import { buildApp } from '../../server/src/app.js';
 import { responses } from '../../server/src/schemas.js';
 import { VERSION } from '../../server/src/version.js';
 import { countUsers, issueSetupToken } from '../../server/src/modules/users/service.js';
-import { createTestInstance, signedIn, STRONG_PASSWORD } from '../helpers/instance.js';
+import { createTestInstance, signedIn, STRONG_PASSWORD, isErrorShape } from '../helpers/instance.js';
 
 const inst = await createTestInstance(t);
 const { app } = inst;
 
-type Body = { error?: { code?: unknown; message?: unknown } } & Record<string, unknown>;
-const isErrorShape = (body: Body) =>
-  Object.keys(body).length === 1 &&
-  typeof body.error === 'object' &&
-  body.error !== null &&
-  Object.keys(body.error).sort().join(',') === 'code,message' &&
-  typeof body.error.code === 'string' &&
-  typeof body.error.message === 'string' &&
-  body.error.message.length > 0;
 
 t.test('GET /api/health answers exactly status, db, mqtt and version, without a session', async (t) => {
   const res = await app.inject({ url: '/api/health' });

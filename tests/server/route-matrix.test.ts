@@ -5,7 +5,7 @@ import WebSocket from 'ws';
 import { Value } from 'typebox/value';
 import { buildApp } from '../../server/src/app.js';
 import { can, ROLE_NAMES, type Permission, type Role } from '../../server/src/modules/auth/roles.js';
-import { createTestUser, createTestInstance, signedIn, STRONG_PASSWORD } from '../helpers/instance.js';
+import { createTestUser, createTestInstance, signedIn, STRONG_PASSWORD, isErrorShape } from '../helpers/instance.js';
 
 /**
  * The role × route matrix. It walks app.routeCatalog, so a route added later by any module is
@@ -192,14 +192,6 @@ async function call(route: Route, headers: Record<string, string>, extraField = 
   return { status: res.statusCode, body, probe };
 }
 
-const isErrorShape = (body: Answer['body']) =>
-  Object.keys(body).length === 1 &&
-  typeof body.error === 'object' &&
-  body.error !== null &&
-  Object.keys(body.error).sort().join(',') === 'code,message' &&
-  typeof body.error.code === 'string' &&
-  typeof body.error.message === 'string' &&
-  body.error.message.length > 0;
 
 // ---------------------------------------------------------------------------------------------
 // What a refusal must leave untouched.

@@ -20,6 +20,7 @@ export interface DatabaseHandle {
 
 export class DataDirInUseError extends Error {
   readonly code = 'DATA_DIR_IN_USE';
+  override name = 'DataDirInUseError';
   constructor(dir: string, pid: number) {
     super(
       `the embedded database in ${dir} is in use by another lawbox process (pid ${pid}). ` +
