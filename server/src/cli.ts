@@ -151,7 +151,8 @@ export async function main(argv: string[], out: (line: string) => void = (l) => 
     return EXIT.ok;
   } catch (err) {
     if (err instanceof CommanderError) {
-      return err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help' ? EXIT.ok : EXIT.usage;
+      // --help and --version exit 0; help shown because a subcommand was missing is a usage error.
+      return err.exitCode === 0 ? EXIT.ok : EXIT.usage;
     }
     if (err instanceof ConfigError) {
       console.error(err.message);
