@@ -111,6 +111,10 @@ t.test('an unknown command or a missing required option exits 2', async (t) => {
   const missing = await lawbox(['user', 'create', '--username', 'x.y', '--role', 'lawyer'], main.env, 'Some-Pass-123\n');
   t.equal(missing.code, 2, 'a missing --display-name exits 2');
   t.match(missing.stderr, /--display-name/, 'and names the missing option');
+
+  const group = await lawbox(['user'], main.env);
+  t.equal(group.code, 2, '`lawbox user` without a subcommand exits 2');
+  t.match(group.stderr, /create/, 'and shows the subcommands');
 });
 
 t.test('an invalid environment exits 2, names the variable and touches nothing', async (t) => {
