@@ -20,11 +20,11 @@ class CliFailure extends Error {}
 const cliActor = (): Actor => ({ userId: null, username: `cli:${process.env.SUDO_USER ?? process.env.USER ?? 'root'}`, role: null, sourceIp: null });
 
 /** Opens the configured instance, migrated, for one command, and closes it afterwards. */
-async function withInstance<T>(config: Config, fn: (ctx: ServiceContext) => Promise<T>): Promise<T> {
+async function withInstance<T>(config: Config, fn: (ctx: ServiceContext, applied: string[]) => Promise<T>): Promise<T> {
   const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   try {
-    await migrateToLatest(database.db);
-    return await fn({ db: database.db, config, clock: systemClock });
+    const applied = await migrateToLatest(database.db);
+    return await fn({ db: database.db, config, clock: systemClock }, applied);
   } finally {
     await database.close();
   }
@@ -82,15 +82,7 @@ function buildProgram(out: (line: string) => void): Command {
     .command('migrate')
     .description('bring the database schema up to date')
     .action(async () => {
-      // Not through withInstance: that migrates before running its callback, so what was applied would be lost.
-      const config = loadConfig();
-      const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
-      let applied: string[];
-      try {
-        applied = await migrateToLatest(database.db);
-      } finally {
-        await database.close();
-      }
+      const applied = await withInstance(loadConfig(), async (_ctx, applied) => applied);
       out(applied.length ? `applied: ${applied.join(', ')}` : 'database schema is up to date');
     });
 

@@ -4,7 +4,8 @@ import { AppError, badRequest, unauthorized } from '../../errors.js';
 import { appendAudit, recordAudit } from '../audit/service.js';
 import { burnVerification, hashPassword, passwordExpired, passwordProblems, verifyPassword } from './passwords.js';
 import { isRole, ROLE_NAMES } from './roles.js';
-import type { User } from '../../db/schema.js';
+import type { Transaction } from 'kysely';
+import type { Database, User } from '../../db/schema.js';
 
 export interface SessionUser {
   id: number;
@@ -166,9 +167,16 @@ export async function changeOwnPassword(ctx: ServiceContext, session: Session, a
   const passwordHash = await hashPassword(newPassword);
   await ctx.db.transaction().execute(async (trx) => {
     await trx.updateTable('users').set({ password_hash: passwordHash, password_changed_at: now, must_change_password: false }).where('id', '=', user.id).execute();
-    await trx.updateTable('sessions').set({ revoked_at: now }).where('user_id', '=', user.id).where('token_hash', '!=', session.tokenHash).where('revoked_at', 'is', null).execute();
+    await revokeSessions(trx, user.id, now, session.tokenHash);
     await appendAudit(trx, { at: now, actor: actor.username, action: 'auth.password_change', object: `user:${user.username}`, result: 'success', sourceIp: actor.sourceIp });
   });
+}
+
+/** Ends every open session of a user, except (optionally) the one making the request. */
+export async function revokeSessions(trx: Transaction<Database>, userId: number, now: Date, keepTokenHash?: string): Promise<void> {
+  let query = trx.updateTable('sessions').set({ revoked_at: now }).where('user_id', '=', userId).where('revoked_at', 'is', null);
+  if (keepTokenHash) query = query.where('token_hash', '!=', keepTokenHash);
+  await query.execute();
 }
 
 export function assertPasswordAcceptable(ctx: ServiceContext, password: string, username: string): void {

@@ -2,7 +2,7 @@ import type { Actor, ServiceContext } from '../../context.js';
 import { badRequest, conflict, notFound } from '../../errors.js';
 import type { User } from '../../db/schema.js';
 import { appendAudit } from '../audit/service.js';
-import { assertPasswordAcceptable, assertRole, hashToken, newToken } from '../auth/service.js';
+import { assertPasswordAcceptable, assertRole, hashToken, newToken, revokeSessions } from '../auth/service.js';
 import { hashPassword } from '../auth/passwords.js';
 
 export interface PublicUser {
@@ -115,7 +115,7 @@ export async function updateUser(ctx: ServiceContext, actor: Actor, id: number, 
       .returningAll()
       .executeTakeFirstOrThrow();
     if (changes.disabled) {
-      await trx.updateTable('sessions').set({ revoked_at: now }).where('user_id', '=', id).where('revoked_at', 'is', null).execute();
+      await revokeSessions(trx, id, now);
     }
     const diff = Object.fromEntries(
       Object.entries(changes).filter(([k, v]) => v !== undefined && (before as unknown as Record<string, unknown>)[k] !== v).map(([k, v]) => [k, { from: (before as unknown as Record<string, unknown>)[k], to: v }]),
@@ -154,7 +154,7 @@ export async function resetPassword(ctx: ServiceContext, actor: Actor, id: numbe
       .where('id', '=', id)
       .returningAll()
       .executeTakeFirstOrThrow();
-    await trx.updateTable('sessions').set({ revoked_at: now }).where('user_id', '=', id).where('revoked_at', 'is', null).execute();
+    await revokeSessions(trx, id, now);
     await appendAudit(trx, { at: now, actor: actor.username, action: 'user.password_reset', object: `user:${user.username}`, result: 'success', sourceIp: actor.sourceIp });
     return user;
   });
