@@ -19,6 +19,12 @@ import { healthRoutes } from './modules/health/routes.js';
 import { authRoutes } from './modules/auth/routes.js';
 import { userRoutes } from './modules/users/routes.js';
 import { auditRoutes } from './modules/audit/routes.js';
+import { clientsRoutes } from './modules/clients/routes.js';
+import { mattersRoutes } from './modules/matters/routes.js';
+import { conflictsRoutes } from './modules/conflicts/routes.js';
+import { collaborationRoutes } from './modules/collaboration/routes.js';
+import { feesRoutes } from './modules/fees/routes.js';
+import { trackingRoutes } from './modules/tracking/routes.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -114,5 +120,11 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(authRoutes);
   await app.register(userRoutes);
   await app.register(auditRoutes);
+  await app.register(clientsRoutes);
+  await app.register(mattersRoutes);
+  await app.register(conflictsRoutes);
+  await app.register(collaborationRoutes);
+  await app.register(feesRoutes);
+  await app.register(trackingRoutes);
   return app;
 }

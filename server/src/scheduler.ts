@@ -3,6 +3,7 @@ import { sql } from 'kysely';
 import type { Logger } from 'pino';
 import { SYSTEM_ACTOR, type ServiceContext } from './context.js';
 import { purgeAudit } from './modules/audit/service.js';
+import { scanMatters } from './modules/tracking/service.js';
 import { disableInactiveUsers } from './modules/users/service.js';
 
 export interface Job {
@@ -31,6 +32,12 @@ export const JOBS: Job[] = [
     name: 'audit.retention',
     schedule: '35 3 * * *',
     run: async (ctx) => ({ purged: await purgeAudit(ctx.db, new Date(ctx.clock.now().getTime() - ctx.config.auditRetentionDays * 86_400_000)) }),
+  },
+  {
+    // Z6.3.3.5: matters open too long, without progress, overbilled or unpaid; clients not informed.
+    name: 'matters.tracking',
+    schedule: '20 6 * * *',
+    run: (ctx) => scanMatters(ctx),
   },
 ];
 

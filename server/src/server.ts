@@ -7,6 +7,7 @@ import { systemClock } from './clock.js';
 import { migrateToLatest, openDatabase, type DatabaseHandle } from './db/index.js';
 import { startMqtt, type MqttLink } from './mqtt.js';
 import { loadDemoFirm, type DemoAccount } from './modules/demo/service.js';
+import { cjkTrigramsWork } from './modules/conflicts/engine.js';
 import { issueSetupToken } from './modules/users/service.js';
 import { startScheduler } from './scheduler.js';
 
@@ -40,6 +41,12 @@ export async function startServer(config: Config, opts: { demo?: boolean; log?: 
     cleanups.push(() => database.close());
     const applied = await migrateToLatest(database.db);
     if (applied.length > 0) log.info({ migrations: applied }, 'database migrated');
+    if (!(await cjkTrigramsWork(database.db))) {
+      log.warn(
+        'this PostgreSQL database classifies Chinese characters as non-word characters (LC_CTYPE C or SQL_ASCII): fuzzy conflict matching on Chinese names is disabled. ' +
+          'Create the database with ENCODING UTF8 and LC_CTYPE C.UTF-8 (or zh_CN.UTF-8). / 数据库字符分类不支持中文，利益冲突模糊匹配不可用。',
+      );
+    }
 
     const ctx = { db: database.db, config, clock: systemClock };
     const demoAccounts = opts.demo ? await loadDemoFirm(ctx) : null;

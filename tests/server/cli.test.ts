@@ -134,7 +134,7 @@ t.test('migrate brings the instance up to date and exits 0', async (t) => {
     // createDatabase already migrated this database.
     t.match(run.stdout, /up to date/, 'an already migrated database is reported up to date');
   } else {
-    for (const name of Object.keys(migrations)) t.match(run.stdout, `applied: ${name}`, `a new instance reports migration ${name} as applied`);
+    t.match(run.stdout, `applied: ${Object.keys(migrations).join(', ')}`, 'a new instance reports every migration as applied, in order');
   }
   const tables = await direct(main, async (db) => (await db.introspection.getTables()).map((x) => x.name));
   t.ok(tables.includes('users') && tables.includes('audit_log'), 'the schema exists afterwards');

@@ -32,6 +32,9 @@ export class DataDirInUseError extends Error {
 
 // pg returns bigint and numeric as strings by default; counts and sequence numbers fit in a JS number.
 pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
+// A date in law (a deadline, the day a fee was paid) is a calendar day, not an instant: keep `YYYY-MM-DD`.
+pg.types.setTypeParser(pg.types.builtins.DATE, (v) => v);
+const DATE_OID = 1082;
 
 export interface OpenOptions {
   databaseUrl: string | null;
@@ -60,7 +63,7 @@ export async function openDatabase(opts: OpenOptions): Promise<DatabaseHandle> {
     dataDir = dir;
   }
   try {
-    const pglite = await PGlite.create({ dataDir, extensions: { pg_trgm } });
+    const pglite = await PGlite.create({ dataDir, extensions: { pg_trgm }, parsers: { [DATE_OID]: (v: string) => v } });
     const db = new Kysely<Database>({ dialect: new PGliteDialect(pglite) });
     return {
       db,

@@ -8,9 +8,31 @@ export interface Database {
   setup_tokens: SetupTokensTable;
   settings: SettingsTable;
   audit_anchor: AuditAnchorTable;
+  clients: ClientsTable;
+  client_members: ClientMembersTable;
+  conflict_checks: ConflictChecksTable;
+  matter_sequences: MatterSequencesTable;
+  matters: MattersTable;
+  matter_team: MatterTeamTable;
+  parties: PartiesTable;
+  conflict_index: ConflictIndexTable;
+  work_records: WorkRecordsTable;
+  matter_fees: MatterFeesTable;
+  matter_alerts: MatterAlertsTable;
+  matter_alert_recipients: MatterAlertRecipientsTable;
+  projects: ProjectsTable;
+  project_members: ProjectMembersTable;
+  tasks: TasksTable;
+  task_assignees: TaskAssigneesTable;
+  task_comments: TaskCommentsTable;
 }
 
 type Timestamp = ColumnType<Date, Date | string, Date | string>;
+/** `numeric` comes back as a string from both drivers: money stays exact. */
+type Numeric = ColumnType<string, string | number, string | number>;
+/** `date` columns: calendar dates, read back as `YYYY-MM-DD` strings (see db/index.ts type parsers). */
+type CalendarDate = ColumnType<string, string, string>;
+type Json<T> = ColumnType<T, string, string>;
 
 export interface UsersTable {
   id: Generated<number>;
@@ -25,6 +47,8 @@ export interface UsersTable {
   disabled: Generated<boolean>;
   last_login_at: Timestamp | null;
   created_at: Timestamp;
+  office: string | null;
+  department: string | null;
 }
 export type User = Selectable<UsersTable>;
 export type NewUser = Insertable<UsersTable>;
@@ -70,4 +94,212 @@ export interface AuditAnchorTable {
   id: Generated<boolean>;
   seq: ColumnType<number, number, number>;
   hash: string;
+}
+
+export interface ClientsTable {
+  id: Generated<number>;
+  kind: 'person' | 'organization';
+  name: string;
+  id_type: string | null;
+  id_number: string | null;
+  uscc: string | null;
+  uscc_check_failed: Generated<boolean>;
+  legal_representative: string | null;
+  legal_representative_id_number: string | null;
+  contact_name: string | null;
+  phone: string | null;
+  email: string | null;
+  address: string | null;
+  aliases: ColumnType<string[], string[] | undefined, string[]>;
+  notes: string | null;
+  created_by: number;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+export type Client = Selectable<ClientsTable>;
+
+export interface ClientMembersTable {
+  id: Generated<number>;
+  client_id: number;
+  relation: 'shareholder' | 'partner';
+  kind: 'person' | 'organization';
+  name: string;
+  id_number: string | null;
+  uscc: string | null;
+  share_percent: Numeric | null;
+}
+export type ClientMember = Selectable<ClientMembersTable>;
+
+export interface ConflictChecksTable {
+  id: Generated<number>;
+  purpose: 'intake' | 'ad_hoc' | 'new_party';
+  query: Json<unknown>;
+  hits: Json<unknown>;
+  hit_count: number;
+  report_hash: string;
+  created_by: number;
+  created_at: Timestamp;
+  matter_id: number | null;
+  status: 'pending_review' | 'clear' | 'conflict' | 'waived';
+  decided_by: number | null;
+  decided_at: Timestamp | null;
+  decision_note: string | null;
+  consent: Json<unknown> | null;
+}
+export type ConflictCheckRow = Selectable<ConflictChecksTable>;
+
+export interface MatterSequencesTable {
+  year: number;
+  type: string;
+  last: number;
+}
+
+export type MatterStatus = 'pending_conflict_review' | 'open' | 'suspended' | 'closed' | 'declined';
+
+export interface MattersTable {
+  id: Generated<number>;
+  number: string;
+  title: string;
+  type: string;
+  cause: string | null;
+  court: string | null;
+  stage: string | null;
+  status: MatterStatus;
+  fee_arrangement: string | null;
+  fee_amount: Numeric | null;
+  responsible_lawyer_id: number;
+  conflict_check_id: number;
+  intake: Json<Record<string, unknown>>;
+  client_informed_at: Timestamp | null;
+  client_informed_by: number | null;
+  client_informed_method: string | null;
+  client_informed_note: string | null;
+  closing_summary: string | null;
+  created_by: number;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+  opened_at: Timestamp | null;
+  closed_at: Timestamp | null;
+}
+export type Matter = Selectable<MattersTable>;
+
+export interface MatterTeamTable {
+  matter_id: number;
+  user_id: number;
+  role: 'responsible' | 'member';
+  added_at: Timestamp;
+}
+
+export type PartyRole = 'client' | 'opposing' | 'third_party' | 'related';
+
+export interface PartiesTable {
+  id: Generated<number>;
+  matter_id: number;
+  role: PartyRole;
+  kind: 'person' | 'organization';
+  name: string;
+  id_type: string | null;
+  id_number: string | null;
+  uscc: string | null;
+  legal_representative: string | null;
+  client_id: number | null;
+  created_at: Timestamp;
+}
+export type Party = Selectable<PartiesTable>;
+
+export type IndexRelation = 'party' | 'alias' | 'legal_representative' | 'shareholder';
+
+export interface ConflictIndexTable {
+  id: Generated<number>;
+  matter_id: number;
+  party_id: number;
+  relation: IndexRelation;
+  name: string;
+  name_norm: string;
+  pinyin: string | null;
+  id_number: string | null;
+  uscc: string | null;
+}
+
+export interface WorkRecordsTable {
+  id: Generated<number>;
+  matter_id: number;
+  kind: 'work_log' | 'working_paper' | 'intake_note';
+  title: string;
+  content: string;
+  hours: Numeric | null;
+  occurred_on: CalendarDate;
+  corrects_id: number | null;
+  author_id: number;
+  created_at: Timestamp;
+}
+
+export interface MatterFeesTable {
+  id: Generated<number>;
+  matter_id: number;
+  kind: 'bill' | 'payment';
+  amount: Numeric;
+  occurred_on: CalendarDate;
+  note: string | null;
+  recorded_by: number;
+  created_at: Timestamp;
+}
+
+export interface MatterAlertsTable {
+  id: Generated<number>;
+  matter_id: number;
+  kind: string;
+  detail: Json<Record<string, unknown>>;
+  raised_at: Timestamp;
+  resolved_at: Timestamp | null;
+}
+
+export interface MatterAlertRecipientsTable {
+  alert_id: number;
+  user_id: number;
+  acknowledged_at: Timestamp | null;
+}
+
+export interface ProjectsTable {
+  id: Generated<number>;
+  name: string;
+  description: string | null;
+  matter_id: number | null;
+  status: 'active' | 'completed' | 'archived';
+  created_by: number;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface ProjectMembersTable {
+  project_id: number;
+  user_id: number;
+}
+
+export interface TasksTable {
+  id: Generated<number>;
+  project_id: number;
+  parent_id: number | null;
+  title: string;
+  description: string | null;
+  status: 'todo' | 'in_progress' | 'blocked' | 'done' | 'cancelled';
+  priority: 'low' | 'normal' | 'high' | 'urgent';
+  due_on: CalendarDate | null;
+  created_by: number;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+  completed_at: Timestamp | null;
+}
+
+export interface TaskAssigneesTable {
+  task_id: number;
+  user_id: number;
+}
+
+export interface TaskCommentsTable {
+  id: Generated<number>;
+  task_id: number;
+  author_id: number;
+  body: string;
+  created_at: Timestamp;
 }

@@ -23,6 +23,17 @@ export const PERMISSIONS = {
   'users.manage': '管理账号与角色 / manage accounts and roles',
   'audit.read': '查阅审计日志 / read the audit trail',
   'system.read': '查看系统状态与配置 / view system status and configuration',
+  'clients.read': '查看客户 / see clients of visible matters',
+  'clients.manage': '登记与修改客户 / register and edit clients',
+  'matters.read': '查看本人创建或参与的案件 / see matters one created or is on the team of',
+  'matters.read_all': '查看全部案件 / see every matter',
+  'matters.work': '记录工作与底稿、参与协作 / add work records and working papers, collaborate',
+  'matters.manage': '收案、修改案件与团队 / open matters, edit them and their teams',
+  'fees.manage': '登记账单与收款 / record bills and payments',
+  'conflicts.check': '利益冲突检索 / run conflict checks',
+  'conflicts.review': '审查利益冲突 / decide on conflict checks',
+  'personal_data.unmask': '查看完整个人信息（留痕） / see unmasked personal data (audited)',
+  'practice.configure': '设置案件编号与监控阈值 / configure matter numbering and tracking thresholds',
 } as const;
 
 export type Permission = keyof typeof PERMISSIONS;
@@ -30,13 +41,18 @@ export type Permission = keyof typeof PERMISSIONS;
 /** Administration powers: usable only from LAWBOX_MANAGEMENT_NETWORKS (GB/T 22239: 管理终端地址限制). */
 export const MANAGEMENT_PERMISSIONS: ReadonlySet<Permission> = new Set(['users.manage', 'audit.read', 'system.read']);
 
+const PRACTICE: Permission[] = ['clients.read', 'matters.read', 'matters.work', 'conflicts.check'];
+const LAWYER: Permission[] = [...PRACTICE, 'clients.manage', 'matters.manage', 'personal_data.unmask'];
+
+// Interns see personal data masked and cannot unmask it (Z6.3.3.4). Finance sees every matter to
+// reconcile fees, masked. The three administrators see no client data at all.
 const GRANTS: Record<Role, Permission[]> = {
-  intern: [],
-  lawyer: [],
-  partner: [],
-  director: ['users.read'],
-  admin_staff: ['users.read'],
-  finance: [],
+  intern: PRACTICE,
+  lawyer: LAWYER,
+  partner: [...LAWYER, 'conflicts.review'],
+  director: [...LAWYER, 'users.read', 'matters.read_all', 'conflicts.review', 'fees.manage', 'practice.configure'],
+  admin_staff: [...LAWYER, 'users.read', 'matters.read_all', 'fees.manage'],
+  finance: ['clients.read', 'matters.read', 'matters.read_all', 'fees.manage'],
   it_admin: ['system.read', 'users.read'],
   security_admin: ['users.read', 'users.manage'],
   auditor: ['audit.read', 'users.read'],

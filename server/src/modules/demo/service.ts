@@ -4,6 +4,7 @@ import { SYSTEM_ACTOR } from '../../context.js';
 import { appendAudit } from '../audit/service.js';
 import type { Role } from '../auth/roles.js';
 import { countUsers, createUser } from '../users/service.js';
+import { loadDemoPractice } from './practice.js';
 
 /** The demo firm's name carries the 演示 mark everywhere it appears, so nobody mistakes it for a real firm. */
 export const DEMO_FIRM = {
@@ -51,6 +52,7 @@ export async function loadDemoFirm(ctx: ServiceContext): Promise<DemoAccount[] |
     await trx.insertInto('settings').values({ key: 'firm', value: JSON.stringify(DEMO_FIRM) }).onConflict((oc) => oc.column('key').doUpdateSet({ value: JSON.stringify(DEMO_FIRM) })).execute();
     await appendAudit(trx, { at: ctx.clock.now(), actor: 'system', action: 'demo.load', object: 'firm', result: 'success', detail: { accounts: accounts.length } });
   });
+  await loadDemoPractice(ctx);
   return accounts;
 }
 

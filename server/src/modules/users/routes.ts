@@ -2,7 +2,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import { Type } from 'typebox';
 import { Empty, IdParams, responses } from '../../schemas.js';
 import { ROLE_NAMES, ROLES, PERMISSIONS, can, type Permission } from '../auth/roles.js';
-import { createUser, findUser, listUsers, resetPassword, toPublicUser, unlockUser, updateUser, USERNAME_PATTERN } from './service.js';
+import { createUser, findUser, listUsers, ORG_UNIT_MAX_LENGTH, resetPassword, toPublicUser, unlockUser, updateUser, USERNAME_PATTERN } from './service.js';
 
 const PublicUser = Type.Object(
   {
@@ -15,9 +15,13 @@ const PublicUser = Type.Object(
     must_change_password: Type.Boolean(),
     last_login_at: Type.Union([Type.String(), Type.Null()]),
     created_at: Type.String(),
+    office: Type.Union([Type.String(), Type.Null()]),
+    department: Type.Union([Type.String(), Type.Null()]),
   },
   { additionalProperties: false },
 );
+/** An office or department name; an empty string or null clears it. */
+const OrgUnit = Type.Union([Type.Null(), Type.String({ maxLength: ORG_UNIT_MAX_LENGTH })]);
 const RoleName = Type.Union(ROLE_NAMES.map((r) => Type.Literal(r)));
 
 export const userRoutes: FastifyPluginAsync = async (app) => {
@@ -62,6 +66,8 @@ export const userRoutes: FastifyPluginAsync = async (app) => {
             display_name: Type.String({ minLength: 1, maxLength: 100 }),
             role: RoleName,
             password: Type.String({ minLength: 1, maxLength: 256 }),
+            office: Type.Optional(OrgUnit),
+            department: Type.Optional(OrgUnit),
           },
           { additionalProperties: false },
         ),
@@ -69,8 +75,16 @@ export const userRoutes: FastifyPluginAsync = async (app) => {
       },
     },
     async (request, reply) => {
-      const b = request.body as { username: string; display_name: string; role: string; password: string };
-      const user = await createUser(ctx, request.actor, { username: b.username, displayName: b.display_name, role: b.role, password: b.password, mustChangePassword: true });
+      const b = request.body as { username: string; display_name: string; role: string; password: string; office?: string | null; department?: string | null };
+      const user = await createUser(ctx, request.actor, {
+        username: b.username,
+        displayName: b.display_name,
+        role: b.role,
+        password: b.password,
+        mustChangePassword: true,
+        office: b.office,
+        department: b.department,
+      });
       reply.status(201);
       return toPublicUser(ctx, user);
     },
@@ -82,10 +96,16 @@ export const userRoutes: FastifyPluginAsync = async (app) => {
       config: { permission: 'users.manage' },
       schema: {
         tags: ['users'],
-        summary: 'Change display name, role, or disable/enable an account',
+        summary: 'Change display name, role, office or department (empty or null clears them), or disable/enable an account',
         params: IdParams,
         body: Type.Object(
-          { display_name: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })), role: Type.Optional(RoleName), disabled: Type.Optional(Type.Boolean()) },
+          {
+            display_name: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
+            role: Type.Optional(RoleName),
+            disabled: Type.Optional(Type.Boolean()),
+            office: Type.Optional(OrgUnit),
+            department: Type.Optional(OrgUnit),
+          },
           { additionalProperties: false, minProperties: 1 },
         ),
         response: responses({ 200: PublicUser }),

@@ -15,6 +15,9 @@ export interface PublicUser {
   must_change_password: boolean;
   last_login_at: string | null;
   created_at: string;
+  /** 所属办公室 / 部门: collaboration assigns and filters tasks across them (Z6.3.3.3) */
+  office: string | null;
+  department: string | null;
 }
 
 export function toPublicUser(ctx: ServiceContext, u: User): PublicUser {
@@ -28,7 +31,21 @@ export function toPublicUser(ctx: ServiceContext, u: User): PublicUser {
     must_change_password: u.must_change_password,
     last_login_at: u.last_login_at?.toISOString() ?? null,
     created_at: u.created_at.toISOString(),
+    office: u.office,
+    department: u.department,
   };
+}
+
+/** Office and department names: trimmed; an empty string or null means none. */
+export const ORG_UNIT_MAX_LENGTH = 100;
+
+function orgUnit(value: string | null | undefined, what: string): string | null | undefined {
+  if (value === undefined) return undefined;
+  const v = value?.trim() ?? '';
+  if (v.length > ORG_UNIT_MAX_LENGTH) {
+    throw badRequest('INVALID_ORG_UNIT', `The ${what} name is at most ${ORG_UNIT_MAX_LENGTH} characters. / 办公室或部门名称过长。`);
+  }
+  return v === '' ? null : v;
 }
 
 export const USERNAME_PATTERN = '^[a-z0-9][a-z0-9._-]{1,63}$';
@@ -40,6 +57,8 @@ export interface NewUserInput {
   password: string;
   /** true when someone other than the user chose the password: it must be changed at first login */
   mustChangePassword: boolean;
+  office?: string | null;
+  department?: string | null;
 }
 
 export async function createUser(ctx: ServiceContext, actor: Actor, input: NewUserInput): Promise<User> {
@@ -49,6 +68,8 @@ export async function createUser(ctx: ServiceContext, actor: Actor, input: NewUs
   }
   if (!input.displayName.trim()) throw badRequest('INVALID_DISPLAY_NAME', 'A display name is required. / 请填写姓名。');
   assertRole(input.role);
+  const office = orgUnit(input.office, 'office') ?? null;
+  const department = orgUnit(input.department, 'department') ?? null;
   assertPasswordAcceptable(ctx, input.password, username);
   const passwordHash = await hashPassword(input.password);
   const now = ctx.clock.now();
@@ -65,10 +86,12 @@ export async function createUser(ctx: ServiceContext, actor: Actor, input: NewUs
         password_changed_at: now,
         must_change_password: input.mustChangePassword,
         created_at: now,
+        office,
+        department,
       })
       .returningAll()
       .executeTakeFirstOrThrow();
-    await appendAudit(trx, { at: now, actor: actor.username, action: 'user.create', object: `user:${username}`, result: 'success', sourceIp: actor.sourceIp, detail: { role: input.role } });
+    await appendAudit(trx, { at: now, actor: actor.username, action: 'user.create', object: `user:${username}`, result: 'success', sourceIp: actor.sourceIp, detail: { role: input.role, ...(office !== null ? { office } : {}), ...(department !== null ? { department } : {}) } });
     return user;
   });
 }
@@ -93,15 +116,25 @@ export interface UserChanges {
   display_name?: string;
   role?: string;
   disabled?: boolean;
+  /** an empty string or null clears it */
+  office?: string | null;
+  /** an empty string or null clears it */
+  department?: string | null;
 }
 
-export async function updateUser(ctx: ServiceContext, actor: Actor, id: number, changes: UserChanges): Promise<User> {
+export async function updateUser(ctx: ServiceContext, actor: Actor, id: number, input: UserChanges): Promise<User> {
+  const changes: UserChanges = {
+    ...input,
+    display_name: input.display_name?.trim(),
+    office: orgUnit(input.office, 'office'),
+    department: orgUnit(input.department, 'department'),
+  };
   if (changes.role !== undefined) assertRole(changes.role);
   if (id === actor.userId && (changes.role !== undefined || changes.disabled !== undefined)) {
     // Keeps a security administrator from locking everyone out by demoting or disabling themselves.
     throw badRequest('SELF_CHANGE_REFUSED', 'You cannot change your own role or disable your own account. / 不能修改自己的角色或停用自己的账号。');
   }
-  if (changes.display_name !== undefined && !changes.display_name.trim()) {
+  if (changes.display_name !== undefined && !changes.display_name) {
     throw badRequest('INVALID_DISPLAY_NAME', 'A display name is required. / 请填写姓名。');
   }
   const now = ctx.clock.now();
@@ -110,7 +143,7 @@ export async function updateUser(ctx: ServiceContext, actor: Actor, id: number, 
     if (!before) throw notFound('USER_NOT_FOUND', `No user with id ${id}. / 用户不存在。`);
     const after = await trx
       .updateTable('users')
-      .set({ ...changes, display_name: changes.display_name?.trim() })
+      .set(changes)
       .where('id', '=', id)
       .returningAll()
       .executeTakeFirstOrThrow();

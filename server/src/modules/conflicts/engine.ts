@@ -1,0 +1,296 @@
+import { sql } from 'kysely';
+import type { Db } from '../../db/index.js';
+import type { IndexRelation, PartyRole } from '../../db/schema.js';
+import { checkResidentId, checkUscc } from '../clients/identifiers.js';
+import { hasCjk, normalizeName, pinyinKey, pinyinKeys } from './names.js';
+
+/**
+ * The conflict-of-interest search (Z5.3). Every name a matter involves is one row of
+ * `conflict_index`; a check looks each searched name up by identifier, exact name, normalised name,
+ * pinyin and trigram similarity, each through its own index.
+ */
+
+export type PartyKind = 'person' | 'organization';
+export type MatchType = 'exact_id' | 'exact_name' | 'normalized' | 'fuzzy' | 'pinyin' | 'related';
+
+export interface SearchedPerson {
+  name: string;
+  id_number?: string | null;
+}
+
+export interface SearchedParty {
+  name: string;
+  kind?: PartyKind;
+  id_number?: string | null;
+  uscc?: string | null;
+  role?: PartyRole;
+  legal_representative?: string | null;
+  shareholders?: SearchedPerson[];
+}
+
+export interface ConflictHit {
+  /** index of the searched party in the query */
+  query_index: number;
+  /** the searched name that matched: the party's own, or its legal representative's or shareholder's */
+  query_name: string;
+  /** null when the searched party matched itself; else how the matching name relates to it */
+  query_via: 'legal_representative' | 'shareholder' | null;
+  matter_id: number;
+  matter_number: string;
+  matter_title: string;
+  matter_status: string;
+  responsible_lawyer: string;
+  party_id: number;
+  party_name: string;
+  party_kind: PartyKind;
+  party_role: PartyRole;
+  /** the indexed name that matched, and how it relates to the hit party */
+  matched_name: string;
+  matched_relation: IndexRelation;
+  match: MatchType;
+  /** the match behind a `related` hit */
+  underlying_match: Exclude<MatchType, 'related'>;
+  score: number;
+  /** whether the hit sits on the other side from the searched party (our client against them, or the reverse) */
+  side: 'adverse' | 'same_side' | 'unknown';
+}
+
+/** Below this trigram similarity a pair of names is noise, not a lead. */
+export const FUZZY_THRESHOLD = 0.45;
+/** Trigrams say little about names this short (a three-character person name has four); pinyin covers those. */
+const FUZZY_MIN_LENGTH = 4;
+/** The most fuzzy candidates kept per searched name, best first. */
+const FUZZY_LIMIT = 30;
+const SCORES = { exact_id: 1, exact_name: 1, normalized: 0.95, pinyin: 0.85 } as const;
+/** A hit through a legal representative or shareholder counts a little less than a direct one. */
+const RELATED_FACTOR = 0.9;
+const FUZZY_MAX_SCORE = 0.94;
+const PRIORITY: Record<Exclude<MatchType, 'related'>, number> = { exact_id: 5, exact_name: 4, normalized: 3, pinyin: 2, fuzzy: 1 };
+/** Of two ways one party matched, the direct one wins, then the stronger kind, then the higher score. */
+const rank = (related: boolean, underlying: Exclude<MatchType, 'related'>, score: number) => (related ? 0 : 100) + PRIORITY[underlying] * 10 + score;
+
+/** What is searched for one name. */
+export interface Term {
+  queryIndex: number;
+  via: ConflictHit['query_via'];
+  name: string;
+  norm: string;
+  pinyin: string[];
+  idNumber: string | null;
+  uscc: string | null;
+  fuzzy: boolean;
+}
+
+/** Identifier values as stored in the index: upper case, no spaces; a resident ID's x as X. */
+export function normalizeIdNumber(value: string | null | undefined): string | null {
+  if (!value) return null;
+  const v = value.replace(/\s+/g, '').toUpperCase();
+  if (!v) return null;
+  const rid = checkResidentId(v);
+  return rid.valid ? rid.normalized : v;
+}
+
+export function normalizeUscc(value: string | null | undefined): string | null {
+  if (!value) return null;
+  const v = checkUscc(value).normalized;
+  return v || null;
+}
+
+/** Whether a name should be compared by pinyin: a person, or an unlabelled short name. */
+function personLike(name: string, kind: PartyKind | undefined): boolean {
+  if (kind) return kind === 'person';
+  const norm = normalizeName(name);
+  return hasCjk(norm) ? norm.length <= 4 : norm.length <= 30;
+}
+
+function term(queryIndex: number, via: Term['via'], name: string, kind: PartyKind | undefined, idNumber: string | null, uscc: string | null): Term {
+  const norm = normalizeName(name);
+  return {
+    queryIndex,
+    via,
+    name: name.trim(),
+    norm,
+    pinyin: personLike(name, kind) ? pinyinKeys(name) : [],
+    idNumber,
+    uscc,
+    fuzzy: [...norm].length >= FUZZY_MIN_LENGTH,
+  };
+}
+
+export function searchTerms(parties: SearchedParty[]): Term[] {
+  const terms: Term[] = [];
+  parties.forEach((p, i) => {
+    terms.push(term(i, null, p.name, p.kind ?? (p.uscc ? 'organization' : undefined), normalizeIdNumber(p.id_number), normalizeUscc(p.uscc)));
+    if (p.legal_representative?.trim()) terms.push(term(i, 'legal_representative', p.legal_representative, 'person', null, null));
+    for (const s of p.shareholders ?? []) {
+      if (s.name.trim()) terms.push(term(i, 'shareholder', s.name, undefined, normalizeIdNumber(s.id_number), null));
+    }
+  });
+  return terms;
+}
+
+interface IndexMatch {
+  id: number;
+  matter_id: number;
+  party_id: number;
+  relation: IndexRelation;
+  name: string;
+  match: Exclude<MatchType, 'related'>;
+  sim: number;
+}
+
+/** The query for one searched name; exported so a test keeps its SQL as a reviewed snapshot. */
+export function searchTermQuery(t: Term) {
+  // The exact branches share one bitmap scan; the fuzzy branch is ranked and capped on its own.
+  const exact = sql<IndexMatch>`
+    select id, matter_id, party_id, relation, name,
+      case when id_number = ${t.idNumber} or uscc = ${t.uscc} then 'exact_id'
+           when name = ${t.name} then 'exact_name'
+           when name_norm = ${t.norm} then 'normalized'
+           else 'pinyin' end as match,
+      1.0::float8 as sim
+    from conflict_index
+    where id_number = ${t.idNumber} or uscc = ${t.uscc} or name = ${t.name} or name_norm = ${t.norm}
+      or pinyin = any(${t.pinyin}::text[])`;
+  const fuzzy = sql<IndexMatch>`
+    (select id, matter_id, party_id, relation, name, 'fuzzy' as match, similarity(name_norm, ${t.norm})::float8 as sim
+     from conflict_index
+     where name_norm % ${t.norm}
+     order by sim desc
+     limit ${FUZZY_LIMIT})`;
+  return t.fuzzy ? sql<IndexMatch>`${exact} union all ${fuzzy}` : exact;
+}
+
+async function searchTerm(db: Db, t: Term): Promise<IndexMatch[]> {
+  const { rows } = await searchTermQuery(t).execute(db);
+  return rows.map((r) => ({ ...r, sim: Number(r.sim) }));
+}
+
+/**
+ * Finds every indexed name that matches a searched party, its legal representative or its
+ * shareholders. Returns one hit per (searched party, matter, party), the strongest match kept.
+ */
+export async function findConflicts(db: Db, parties: SearchedParty[], opts: { excludeMatterId?: number } = {}): Promise<ConflictHit[]> {
+  const terms = searchTerms(parties);
+  const best = new Map<string, { t: Term; m: IndexMatch; match: MatchType; underlying: Exclude<MatchType, 'related'>; score: number }>();
+  await db.transaction().execute(async (trx) => {
+    // `%` uses this threshold, so the trigram index only returns candidates worth ranking.
+    await sql`select set_config('pg_trgm.similarity_threshold', ${String(FUZZY_THRESHOLD)}, true)`.execute(trx);
+    for (const t of terms) {
+      for (const m of await searchTerm(trx, t)) {
+        if (m.matter_id === opts.excludeMatterId) continue;
+        const underlying = m.match;
+        const related = t.via !== null || m.relation === 'legal_representative' || m.relation === 'shareholder';
+        // A similar name never outranks an equal one: fuzzy scores stay below `normalized`.
+        const base = underlying === 'fuzzy' ? Math.min(m.sim, FUZZY_MAX_SCORE) : SCORES[underlying];
+        const score = Math.round((related ? base * RELATED_FACTOR : base) * 1000) / 1000;
+        const key = `${t.queryIndex}:${m.matter_id}:${m.party_id}`;
+        const prev = best.get(key);
+        if (!prev || rank(related, underlying, score) > rank(prev.match === 'related', prev.underlying, prev.score)) {
+          best.set(key, { t, m, match: related ? 'related' : underlying, underlying, score });
+        }
+      }
+    }
+  });
+  if (best.size === 0) return [];
+  const partyIds = [...new Set([...best.values()].map((b) => b.m.party_id))];
+  const details = await db
+    .selectFrom('parties as p')
+    .innerJoin('matters as m', 'm.id', 'p.matter_id')
+    .innerJoin('users as u', 'u.id', 'm.responsible_lawyer_id')
+    .select(['p.id', 'p.name', 'p.kind', 'p.role', 'm.number', 'm.title', 'm.status', 'u.display_name'])
+    .where('p.id', 'in', partyIds)
+    .execute();
+  const byParty = new Map(details.map((d) => [d.id, d]));
+  const hits: ConflictHit[] = [];
+  for (const { t, m, match, underlying, score } of best.values()) {
+    const d = byParty.get(m.party_id);
+    if (!d) continue;
+    hits.push({
+      query_index: t.queryIndex,
+      query_name: t.name,
+      query_via: t.via,
+      matter_id: m.matter_id,
+      matter_number: d.number,
+      matter_title: d.title,
+      matter_status: d.status,
+      responsible_lawyer: d.display_name,
+      party_id: m.party_id,
+      party_name: d.name,
+      party_kind: d.kind,
+      party_role: d.role,
+      matched_name: m.name,
+      matched_relation: m.relation,
+      match,
+      underlying_match: underlying,
+      score,
+      side: sideOf(parties[t.queryIndex]?.role, d.role),
+    });
+  }
+  return hits.sort((a, b) => b.score - a.score || a.query_index - b.query_index || a.matter_number.localeCompare(b.matter_number));
+}
+
+function sideOf(searched: PartyRole | undefined, found: PartyRole): ConflictHit['side'] {
+  const camp = (r: PartyRole | undefined) => (r === 'client' ? 'ours' : r === 'opposing' ? 'theirs' : null);
+  const a = camp(searched);
+  const b = camp(found);
+  if (!a || !b) return 'unknown';
+  return a === b ? 'same_side' : 'adverse';
+}
+
+/**
+ * pg_trgm splits words by the database's LC_CTYPE: under `C` or SQL_ASCII a Chinese character is no
+ * word character and a Chinese name yields no trigram at all, which silently disables fuzzy matching.
+ */
+export async function cjkTrigramsWork(db: Db): Promise<boolean> {
+  const { rows } = await sql<{ n: number | null }>`select array_length(show_trgm('张伟明'), 1) as n`.execute(db);
+  return Number(rows[0]?.n ?? 0) > 0;
+}
+
+/** One row of `conflict_index` to insert. */
+export interface IndexEntry {
+  matter_id: number;
+  party_id: number;
+  relation: IndexRelation;
+  name: string;
+  name_norm: string;
+  pinyin: string | null;
+  id_number: string | null;
+  uscc: string | null;
+}
+
+export interface IndexedParty {
+  matterId: number;
+  partyId: number;
+  kind: PartyKind;
+  name: string;
+  idNumber: string | null;
+  uscc: string | null;
+  aliases?: string[];
+  legalRepresentative?: string | null;
+  legalRepresentativeIdNumber?: string | null;
+  shareholders?: { name: string; kind?: PartyKind; id_number?: string | null; uscc?: string | null }[];
+}
+
+/** The index rows for one party: itself, its aliases, its legal representative and shareholders. */
+export function indexEntries(p: IndexedParty): IndexEntry[] {
+  const entry = (relation: IndexRelation, name: string, kind: PartyKind, idNumber: string | null, uscc: string | null): IndexEntry => ({
+    matter_id: p.matterId,
+    party_id: p.partyId,
+    relation,
+    name: name.trim(),
+    name_norm: normalizeName(name),
+    pinyin: kind === 'person' ? pinyinKey(name) : null,
+    id_number: idNumber,
+    uscc,
+  });
+  const rows = [entry('party', p.name, p.kind, p.idNumber, p.uscc)];
+  for (const alias of p.aliases ?? []) if (alias.trim()) rows.push(entry('alias', alias, p.kind, null, null));
+  if (p.legalRepresentative?.trim()) rows.push(entry('legal_representative', p.legalRepresentative, 'person', normalizeIdNumber(p.legalRepresentativeIdNumber), null));
+  for (const s of p.shareholders ?? []) {
+    if (!s.name.trim()) continue;
+    const kind = s.kind ?? (s.uscc ? 'organization' : 'person');
+    rows.push(entry('shareholder', s.name, kind, normalizeIdNumber(s.id_number), normalizeUscc(s.uscc)));
+  }
+  return rows;
+}

@@ -1,0 +1,32 @@
+import t from 'tap';
+import { loadDemoFirm } from '../../server/src/modules/demo/service.js';
+import { verifyAuditChain } from '../../server/src/modules/audit/service.js';
+import { createTestInstance } from '../helpers/instance.js';
+
+const inst = await createTestInstance(t);
+const accounts = await loadDemoFirm(inst.ctx);
+
+t.test('the demo firm has a book of matters numbered with its own pattern', async (t) => {
+  t.ok(accounts, 'demo loaded');
+  const matters = await inst.ctx.db.selectFrom('matters').selectAll().orderBy('id').execute();
+  t.equal(matters.length, 8, 'eight matters');
+  t.ok(matters.every((m) => /^\(\d{4}\)京明衡.+字第\d{4}号$/.test(m.number)), 'numbers like (2026)京明衡民代字第0001号');
+  t.ok(new Set(matters.map((m) => m.type)).size >= 7, 'most matter types are represented');
+  const clients = await inst.ctx.db.selectFrom('clients').select('kind').execute();
+  t.ok(clients.some((c) => c.kind === 'person') && clients.some((c) => c.kind === 'organization'), 'clients of both kinds');
+  t.ok((await inst.ctx.db.selectFrom('work_records').select('id').execute()).length >= 3, 'work records and working papers');
+});
+
+t.test('one intake waits in the reviewers’ queue because it hits another matter', async (t) => {
+  const pending = await inst.ctx.db.selectFrom('matters').selectAll().where('status', '=', 'pending_conflict_review').execute();
+  t.equal(pending.length, 1, 'one matter waits');
+  const check = await inst.ctx.db.selectFrom('conflict_checks').selectAll().where('id', '=', pending[0]!.conflict_check_id).executeTakeFirstOrThrow();
+  const hits = check.hits as { match: string; party_name: string }[];
+  t.ok(hits.some((h) => h.party_name === '上海瑞丰国际贸易有限公司' && h.match === 'normalized'), 'the traditional-script, other-suffix name is found normalised');
+  t.ok(hits.some((h) => h.match === 'related' && h.party_name === '深圳市腾跃电子股份有限公司'), 'and a shareholder of the target leads to a related-party hit');
+});
+
+t.test('the demo leaves an intact audit chain', async (t) => {
+  const result = await verifyAuditChain(inst.ctx.db);
+  t.equal(result.ok, true, 'chain verifies');
+});
