@@ -13,4 +13,7 @@ export function responses<T extends Record<number, TSchema>>(ok: T) {
 
 export const Empty = Type.Object({}, { additionalProperties: false });
 export const Ok = Type.Object({ ok: Type.Literal(true) }, { additionalProperties: false });
+/** A value or null: optional fields a client may clear. */
+export const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
+
 export const IdParams = Type.Object({ id: Type.Integer({ minimum: 1 }) }, { additionalProperties: false });

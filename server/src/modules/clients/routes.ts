@@ -1,11 +1,10 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { Type } from 'typebox';
-import { Empty, IdParams, responses } from '../../schemas.js';
+import { Empty, IdParams, Nullable, responses } from '../../schemas.js';
 import { PartyKindSchema } from '../conflicts/routes.js';
 import { ID_TYPES } from './identifiers.js';
 import { createClient, getClient, listClients, presentClient, unmaskClient, updateClient, type ClientInput } from './service.js';
 
-const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
 const Text = (max: number) => Type.String({ maxLength: max });
 const IdType = Type.Union(ID_TYPES.map((t) => Type.Literal(t)));
 

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { Type } from 'typebox';
-import { Empty, IdParams, responses } from '../../schemas.js';
+import { Empty, IdParams, Nullable, responses } from '../../schemas.js';
 import {
   addComment,
   addProjectMember,
@@ -28,7 +28,6 @@ import {
 
 /** Input that may be cleared: null first, so type coercion never turns a null into "". */
 const Clearable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([Type.Null(), t]);
-const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
 const Literals = (values: readonly string[]) => Type.Union(values.map((v) => Type.Literal(v)));
 
 const ProjectStatus = Literals(PROJECT_STATUSES);

@@ -3,6 +3,7 @@ import type { Actor, ServiceContext } from '../../context.js';
 import type { Db } from '../../db/index.js';
 import type { Database, ProjectsTable, TasksTable } from '../../db/schema.js';
 import { badRequest, conflict, forbidden, notFound } from '../../errors.js';
+import { parseCalendarDate } from '../../calendar.js';
 import { appendAudit } from '../audit/service.js';
 import { can } from '../auth/roles.js';
 import { assertMatterVisible, matterVisibleTo, seesAllMatters } from '../matters/access.js';
@@ -178,16 +179,6 @@ async function assertCollaborators(trx: Trx, ids: number[], field: string): Prom
 }
 
 const unique = (ids: number[]): number[] => [...new Set(ids)];
-
-/** `YYYY-MM-DD` naming a real calendar day (2026-02-30 is refused). */
-export function parseCalendarDate(value: string, field: string): string {
-  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(value);
-  const date = m ? new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]))) : null;
-  if (!m || !date || date.toISOString().slice(0, 10) !== value) {
-    throw badRequest('INVALID_DATE', `${field}: "${value}" is not a calendar date (YYYY-MM-DD). / ${field}：日期无效。`);
-  }
-  return value;
-}
 
 function cleanText(value: string | null | undefined): string | null | undefined {
   if (value === undefined) return undefined;

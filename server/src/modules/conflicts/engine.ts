@@ -1,6 +1,6 @@
-import { sql } from 'kysely';
+import { sql, type Insertable } from 'kysely';
 import type { Db } from '../../db/index.js';
-import type { IndexRelation, PartyRole } from '../../db/schema.js';
+import type { ConflictIndexTable, IndexRelation, PartyRole } from '../../db/schema.js';
 import { checkResidentId, checkUscc } from '../clients/identifiers.js';
 import { hasCjk, normalizeName, pinyinKey, pinyinKeys } from './names.js';
 
@@ -248,16 +248,7 @@ export async function cjkTrigramsWork(db: Db): Promise<boolean> {
 }
 
 /** One row of `conflict_index` to insert. */
-export interface IndexEntry {
-  matter_id: number;
-  party_id: number;
-  relation: IndexRelation;
-  name: string;
-  name_norm: string;
-  pinyin: string | null;
-  id_number: string | null;
-  uscc: string | null;
-}
+export type IndexEntry = Insertable<ConflictIndexTable>;
 
 export interface IndexedParty {
   matterId: number;

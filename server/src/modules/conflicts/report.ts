@@ -1,3 +1,4 @@
+import { shanghaiDateTime } from '../../calendar.js';
 import type { ServiceContext } from '../../context.js';
 import type { ConflictCheck } from './service.js';
 
@@ -15,8 +16,7 @@ const STATUS_LABELS: Record<string, string> = { pending_review: '待审查', cle
 const escapeHtml = (value: unknown): string =>
   String(value ?? '').replace(/[&<>"']/g, (ch) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[ch]!);
 
-const beijingTime = (iso: string | null): string =>
-  iso ? new Date(new Date(iso).getTime() + 8 * 3_600_000).toISOString().replace('T', ' ').slice(0, 19) + ' (UTC+8)' : '—';
+const beijingTime = (iso: string | null): string => (iso ? shanghaiDateTime(new Date(iso)) : '—');
 
 /**
  * The check as a self-contained page to print and file: no script, no external resource. It names

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { Type } from 'typebox';
-import { Empty, IdParams, responses } from '../../schemas.js';
+import { Empty, IdParams, Nullable, responses } from '../../schemas.js';
 import { can } from '../auth/roles.js';
 import { registerTopic } from '../realtime/hub.js';
 import { decideConflictCheck, findConflictCheck, listConflictChecks, presentConflictCheck, runConflictCheck, type Consent, type Decision } from './service.js';
@@ -8,7 +8,6 @@ import type { SearchedParty } from './engine.js';
 import { conflictReportHtml } from './report.js';
 
 const Name = Type.String({ minLength: 1, maxLength: 200 });
-const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
 
 export const PartyRoleSchema = Type.Union([Type.Literal('client'), Type.Literal('opposing'), Type.Literal('third_party'), Type.Literal('related')]);
 export const PartyKindSchema = Type.Union([Type.Literal('person'), Type.Literal('organization')]);

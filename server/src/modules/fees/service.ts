@@ -1,5 +1,6 @@
 import type { Actor, ServiceContext } from '../../context.js';
 import { badRequest, conflict } from '../../errors.js';
+import { dateDayNumber, shanghaiDayNumber } from '../../calendar.js';
 import { appendAudit } from '../audit/service.js';
 import { assertMatterVisible } from '../matters/access.js';
 
@@ -58,30 +59,6 @@ export function formatFen(fen: bigint): string {
   const sign = fen < 0n ? '-' : '';
   const abs = fen < 0n ? -fen : fen;
   return `${sign}${abs / 100n}.${String(abs % 100n).padStart(2, '0')}`;
-}
-
-const DAY_MS = 86_400_000;
-const SHANGHAI_OFFSET_MS = 8 * 3_600_000;
-
-/** The calendar day in Beijing time (UTC+8, no daylight saving) of an instant, as a day number. */
-export function shanghaiDayNumber(at: Date): number {
-  return Math.floor((at.getTime() + SHANGHAI_OFFSET_MS) / DAY_MS);
-}
-
-/** The calendar day in Beijing time of an instant, `YYYY-MM-DD`. */
-export function shanghaiDate(at: Date): string {
-  return new Date(shanghaiDayNumber(at) * DAY_MS).toISOString().slice(0, 10);
-}
-
-/** `YYYY-MM-DD` → day number, or null when it is not a real calendar day (2026-02-30). */
-export function dateDayNumber(date: string): number | null {
-  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(date);
-  if (!m) return null;
-  const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
-  const ms = Date.UTC(y, mo - 1, d);
-  const back = new Date(ms);
-  if (back.getUTCFullYear() !== y || back.getUTCMonth() !== mo - 1 || back.getUTCDate() !== d) return null;
-  return ms / DAY_MS;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 import { sql, type Transaction } from 'kysely';
 import type { Db } from '../../db/index.js';
 import type { Database } from '../../db/schema.js';
+import { shanghaiYear } from '../../calendar.js';
 import { badRequest } from '../../errors.js';
 
 /** Matter types (案件类型), their Chinese names and the character code that goes into the matter number. */
@@ -62,11 +63,6 @@ export function formatNumber(settings: NumberingSettings, year: number, type: Ma
         return String(seq).padStart(Number(width ?? 0), '0');
     }
   });
-}
-
-/** The calendar year in Beijing time: a matter opened at 00:30 on 1 January belongs to the new year. */
-export function shanghaiYear(at: Date): number {
-  return new Date(at.getTime() + 8 * 3_600_000).getUTCFullYear();
 }
 
 /**

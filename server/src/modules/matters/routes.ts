@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { Type } from 'typebox';
-import { Empty, IdParams, Ok, responses } from '../../schemas.js';
+import { Empty, IdParams, Nullable, Ok, responses } from '../../schemas.js';
 import { can } from '../auth/roles.js';
 import { PartyKindSchema, PartyRoleSchema, ShareholderSchema } from '../conflicts/routes.js';
 import { registerTopic } from '../realtime/hub.js';
@@ -26,7 +26,6 @@ import {
   type WorkRecordInput,
 } from './service.js';
 
-const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
 const Text = (max: number) => Type.String({ maxLength: max });
 const Money = Type.String({ pattern: '^\\d{1,12}(\\.\\d{1,2})?$', description: 'yuan, e.g. "30000.00"' });
 const MatterStatusSchema = Type.Union(['pending_conflict_review', 'open', 'suspended', 'closed', 'declined'].map((s) => Type.Literal(s)));

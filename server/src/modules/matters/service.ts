@@ -1,6 +1,7 @@
 import type { Transaction, Updateable } from 'kysely';
 import type { Actor, ServiceContext } from '../../context.js';
 import type { Database, Matter, MatterStatus, MattersTable, Party, PartyRole } from '../../db/schema.js';
+import { shanghaiDate } from '../../calendar.js';
 import { badRequest, conflict, forbidden } from '../../errors.js';
 import { appendAudit } from '../audit/service.js';
 import { can, type Permission } from '../auth/roles.js';
@@ -484,7 +485,7 @@ export interface WorkRecordInput {
 export async function addWorkRecord(ctx: ServiceContext, actor: Actor, matterId: number, input: WorkRecordInput) {
   await assertMatterVisible(ctx.db, actor, matterId);
   const now = ctx.clock.now();
-  const today = new Date(now.getTime() + 8 * 3_600_000).toISOString().slice(0, 10);
+  const today = shanghaiDate(now);
   const occurredOn = input.occurred_on ?? today;
   if (occurredOn > today) throw badRequest('FUTURE_DATE', 'Work cannot be recorded for a future day. / 工作日期不能晚于今天。');
   return ctx.db.transaction().execute(async (trx) => {

@@ -4,7 +4,8 @@ import type { Db } from '../../db/index.js';
 import type { Database } from '../../db/schema.js';
 import { badRequest, notFound } from '../../errors.js';
 import { appendAudit, canonicalJson } from '../audit/service.js';
-import { dateDayNumber, formatFen, shanghaiDayNumber, toFen } from '../fees/service.js';
+import { dateDayNumber, shanghaiDayNumber } from '../../calendar.js';
+import { formatFen, toFen } from '../fees/service.js';
 import { matterVisibleTo, seesAllMatters } from '../matters/access.js';
 import { announce } from '../realtime/hub.js';
 
