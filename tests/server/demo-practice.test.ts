@@ -26,6 +26,17 @@ t.test('one intake waits in the reviewers’ queue because it hits another matte
   t.ok(hits.some((h) => h.match === 'related' && h.party_name === '深圳市腾跃电子股份有限公司'), 'and a shareholder of the target leads to a related-party hit');
 });
 
+t.test('fees, projects and a tracking alert are there to see', async (t) => {
+  const alerts = await inst.ctx.db.selectFrom('matter_alerts').select('kind').execute();
+  t.ok(alerts.some((a) => a.kind === 'unpaid'), 'the half-paid old bill raised an unpaid alert');
+  const projects = await inst.ctx.db.selectFrom('projects').select('id').execute();
+  t.equal(projects.length, 2, 'two projects');
+  const subtasks = await inst.ctx.db.selectFrom('tasks').select('id').where('parent_id', 'is not', null).execute();
+  t.ok(subtasks.length >= 1, 'with a subtask');
+  const offices = await inst.ctx.db.selectFrom('users').select('office').distinct().execute();
+  t.ok(offices.length >= 2, 'people in more than one office');
+});
+
 t.test('the demo leaves an intact audit chain', async (t) => {
   const result = await verifyAuditChain(inst.ctx.db);
   t.equal(result.ok, true, 'chain verifies');

@@ -1,5 +1,9 @@
+import { shanghaiDate } from '../../calendar.js';
 import type { Actor, ServiceContext } from '../../context.js';
 import { appendAudit } from '../audit/service.js';
+import { createProject, createTask } from '../collaboration/service.js';
+import { recordFee } from '../fees/service.js';
+import { scanMatters } from '../tracking/service.js';
 import { createMatter, addWorkRecord, recordClientInformed, type MatterInput } from '../matters/service.js';
 
 /**
@@ -150,7 +154,7 @@ const MATTERS: { by: string; input: Omit<MatterInput, 'responsible_lawyer_id' | 
   },
 ];
 
-export async function loadDemoPractice(ctx: ServiceContext): Promise<{ matters: number }> {
+export async function loadDemoPractice(ctx: ServiceContext): Promise<{ matters: number; alerts: number }> {
   const users = await ctx.db.selectFrom('users').select(['id', 'username', 'role']).execute();
   const actor = (username: string): Actor => {
     const u = users.find((x) => x.username === username);
@@ -161,11 +165,34 @@ export async function loadDemoPractice(ctx: ServiceContext): Promise<{ matters: 
     await trx.insertInto('settings').values({ key: 'matter_numbering', value: JSON.stringify({ pattern: '({year}){firm}{type}字第{seq:4}号', firm_abbreviation: '京明衡' }) }).execute();
     await appendAudit(trx, { at: ctx.clock.now(), actor: 'system', action: 'settings.matter_numbering', object: 'settings', result: 'success', detail: { firm_abbreviation: '京明衡' } });
   });
+  const ids: number[] = [];
   for (const m of MATTERS) {
     const by = actor(m.by);
     const { matter } = await createMatter(ctx, by, { ...m.input, responsible_lawyer_id: by.userId!, team_ids: (m.team ?? []).map((u) => actor(u).userId!) });
     for (const r of m.records ?? []) await addWorkRecord(ctx, by, matter.id, r);
     if (m.informed) await recordClientInformed(ctx, by, matter.id, { method: 'phone', note: '已告知收案、收费标准及承办律师联系方式' });
+    ids.push(matter.id);
   }
-  return { matters: MATTERS.length };
+
+  // Fees: the first matter's bill is half paid and old enough for the tracking job to flag it.
+  const daysAgo = (n: number) => shanghaiDate(new Date(ctx.clock.now().getTime() - n * 86_400_000));
+  const finance = actor('finance.sun');
+  await recordFee(ctx, finance, ids[0]!, { kind: 'bill', amount: '80000.00', occurred_on: daysAgo(75), note: '律师费（一审）' });
+  await recordFee(ctx, finance, ids[0]!, { kind: 'payment', amount: '40000.00', occurred_on: daysAgo(60), note: '首期款' });
+  await recordFee(ctx, finance, ids[5]!, { kind: 'bill', amount: '200000.00', occurred_on: daysAgo(20), note: '2026年度顾问费' });
+  await recordFee(ctx, finance, ids[5]!, { kind: 'payment', amount: '200000.00', occurred_on: daysAgo(10) });
+
+  // Collaboration across offices: a matter's evidence work with subtasks, and a firm-wide project.
+  const zhang = actor('lawyer.zhang');
+  const evidence = await createProject(ctx, zhang, { name: '华信买卖合同案证据整理', description: '一审举证期限届满前完成证据目录与质证意见', matter_id: ids[0]!, member_ids: [actor('intern.zhao').userId!] });
+  const catalogue = await createTask(ctx, zhang, evidence.id, { title: '编制证据目录', assignee_ids: [actor('intern.zhao').userId!], due_on: daysAgo(-5), priority: 'high' });
+  await createTask(ctx, zhang, evidence.id, { title: '核对送货单原件（12份）', parent_id: catalogue.id, assignee_ids: [actor('intern.zhao').userId!], due_on: daysAgo(-3) });
+  await createTask(ctx, zhang, evidence.id, { title: '起草质证意见', assignee_ids: [zhang.userId!], due_on: daysAgo(-10) });
+  const director = actor('director');
+  const training = await createProject(ctx, director, { name: '2026年度数据合规培训', description: '北京总所与上海分所联合举办', member_ids: [actor('lawyer.chen').userId!, actor('partner.li').userId!, actor('admin.liu').userId!] });
+  await createTask(ctx, director, training.id, { title: '上海分所场地与直播安排', assignee_ids: [actor('lawyer.chen').userId!], due_on: daysAgo(-14) });
+  await createTask(ctx, director, training.id, { title: '培训课件：个人信息保护合规要点', assignee_ids: [actor('partner.li').userId!], due_on: daysAgo(-12), priority: 'high' });
+
+  const { raised } = await scanMatters(ctx);
+  return { matters: MATTERS.length, alerts: raised };
 }

@@ -15,17 +15,17 @@ export const DEMO_FIRM = {
   demo: true,
 };
 
-const DEMO_PEOPLE: { username: string; displayName: string; role: Role }[] = [
-  { username: 'director', displayName: '王建国（主任）', role: 'director' },
-  { username: 'partner.li', displayName: '李明华', role: 'partner' },
-  { username: 'lawyer.zhang', displayName: '张伟明', role: 'lawyer' },
-  { username: 'lawyer.chen', displayName: '陈晓燕', role: 'lawyer' },
-  { username: 'intern.zhao', displayName: '赵子涵', role: 'intern' },
-  { username: 'admin.liu', displayName: '刘芳', role: 'admin_staff' },
-  { username: 'finance.sun', displayName: '孙丽', role: 'finance' },
-  { username: 'it.zhou', displayName: '周涛', role: 'it_admin' },
-  { username: 'security.wu', displayName: '吴静', role: 'security_admin' },
-  { username: 'auditor.zheng', displayName: '郑强', role: 'auditor' },
+const DEMO_PEOPLE: { username: string; displayName: string; role: Role; office: string; department: string }[] = [
+  { username: 'director', displayName: '王建国（主任）', role: 'director', office: '北京总所', department: '管委会' },
+  { username: 'partner.li', displayName: '李明华', role: 'partner', office: '北京总所', department: '争议解决部' },
+  { username: 'lawyer.zhang', displayName: '张伟明', role: 'lawyer', office: '北京总所', department: '争议解决部' },
+  { username: 'lawyer.chen', displayName: '陈晓燕', role: 'lawyer', office: '上海分所', department: '公司商事部' },
+  { username: 'intern.zhao', displayName: '赵子涵', role: 'intern', office: '北京总所', department: '争议解决部' },
+  { username: 'admin.liu', displayName: '刘芳', role: 'admin_staff', office: '北京总所', department: '行政部' },
+  { username: 'finance.sun', displayName: '孙丽', role: 'finance', office: '北京总所', department: '财务部' },
+  { username: 'it.zhou', displayName: '周涛', role: 'it_admin', office: '北京总所', department: '信息部' },
+  { username: 'security.wu', displayName: '吴静', role: 'security_admin', office: '北京总所', department: '信息部' },
+  { username: 'auditor.zheng', displayName: '郑强', role: 'auditor', office: '北京总所', department: '监察部' },
 ];
 
 export interface DemoAccount {
@@ -46,7 +46,7 @@ export async function loadDemoFirm(ctx: ServiceContext): Promise<DemoAccount[] |
   for (const person of DEMO_PEOPLE) {
     const oneTimePassword = generatePassword();
     await createUser(ctx, SYSTEM_ACTOR, { ...person, password: oneTimePassword, mustChangePassword: true });
-    accounts.push({ ...person, oneTimePassword });
+    accounts.push({ username: person.username, displayName: person.displayName, role: person.role, oneTimePassword });
   }
   await ctx.db.transaction().execute(async (trx) => {
     await trx.insertInto('settings').values({ key: 'firm', value: JSON.stringify(DEMO_FIRM) }).onConflict((oc) => oc.column('key').doUpdateSet({ value: JSON.stringify(DEMO_FIRM) })).execute();
