@@ -77,6 +77,20 @@ t.test('each match type is found and labelled', async (t) => {
   t.notOk(near.hits.some((h: { party_name: string }) => h.party_name === '张伟明'), '张伟民 is not 张伟明');
 });
 
+t.test('a registered organisation brings its recorded shareholders into the search', async (t) => {
+  const reg = await app.inject({
+    method: 'POST',
+    url: '/api/clients',
+    headers: lawyer.headers,
+    payload: { kind: 'organization', name: '广州南方物流有限公司', uscc: '91440300MA5F8QRT3L', members: [{ relation: 'shareholder', name: '王芳' }] },
+  });
+  t.equal(reg.statusCode, 201, 'registered with a shareholder');
+  const res = await check(lawyer, [{ name: '广州南方物流有限公司', uscc: '91440300MA5F8QRT3L' }]);
+  const hit = res.hits.find((h: { party_name: string }) => h.party_name === '王芳');
+  t.ok(hit, 'the shareholder from the register is searched too');
+  t.match(hit, { match: 'related', query_via: 'shareholder', matter_id: m2.id }, 'and hits her matter as related');
+});
+
 t.test('hits show matter number, role, lawyer and status, and tell which side they are on', async (t) => {
   const res = await check(lawyer, [{ name: '上海瑞丰贸易有限公司', role: 'client' }]);
   const hit = res.hits[0];

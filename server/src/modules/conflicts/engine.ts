@@ -171,7 +171,7 @@ async function searchTerm(db: Db, t: Term): Promise<IndexMatch[]> {
  * shareholders. Returns one hit per (searched party, matter, party), the strongest match kept.
  */
 export async function findConflicts(db: Db, parties: SearchedParty[], opts: { excludeMatterId?: number } = {}): Promise<ConflictHit[]> {
-  const terms = searchTerms(parties);
+  const terms = searchTerms(await withRegisteredRelations(db, parties));
   const best = new Map<string, { t: Term; m: IndexMatch; match: MatchType; underlying: Exclude<MatchType, 'related'>; score: number }>();
   await db.transaction().execute(async (trx) => {
     // `%` uses this threshold, so the trigram index only returns candidates worth ranking.
@@ -228,6 +228,25 @@ export async function findConflicts(db: Db, parties: SearchedParty[], opts: { ex
     });
   }
   return hits.sort((a, b) => b.score - a.score || a.query_index - b.query_index || a.matter_number.localeCompare(b.matter_number));
+}
+
+/**
+ * A searched organisation the client register knows (by USCC) brings its recorded legal
+ * representative and shareholders into the search, even when the person checking did not type them.
+ */
+export async function withRegisteredRelations(db: Db, parties: SearchedParty[]): Promise<SearchedParty[]> {
+  const usccs = [...new Set(parties.map((p) => normalizeUscc(p.uscc)).filter((u): u is string => !!u))];
+  if (usccs.length === 0) return parties;
+  const clients = await db.selectFrom('clients').select(['id', 'uscc', 'legal_representative']).where('uscc', 'in', usccs).execute();
+  if (clients.length === 0) return parties;
+  const members = await db.selectFrom('client_members').select(['client_id', 'name', 'id_number']).where('client_id', 'in', clients.map((c) => c.id)).execute();
+  return parties.map((p) => {
+    const client = clients.find((c) => c.uscc === normalizeUscc(p.uscc));
+    if (!client) return p;
+    const known = new Set((p.shareholders ?? []).map((s) => normalizeName(s.name)));
+    const extra = members.filter((m) => m.client_id === client.id && !known.has(normalizeName(m.name))).map((m) => ({ name: m.name, id_number: m.id_number }));
+    return { ...p, legal_representative: p.legal_representative || client.legal_representative, shareholders: [...(p.shareholders ?? []), ...extra] };
+  });
 }
 
 function sideOf(searched: PartyRole | undefined, found: PartyRole): ConflictHit['side'] {

@@ -227,10 +227,19 @@ async function insertParty(trx: Transaction<Database>, actor: Actor, matterId: n
     .returningAll()
     .executeTakeFirstOrThrow();
   const aliases = [...(p.aliases ?? [])];
+  let legalRepresentative = p.legal_representative ?? null;
+  let legalRepresentativeIdNumber: string | null = null;
+  const shareholders = [...(p.shareholders ?? [])];
   if (clientId) {
-    // The client's former names are searched too: a renamed company is still the same adversary.
-    const client = await trx.selectFrom('clients').select('aliases').where('id', '=', clientId).executeTakeFirstOrThrow();
+    // What the register knows of the client is indexed too: former names (a renamed company is still
+    // the same adversary), its legal representative and its shareholders or partners.
+    const client = await trx.selectFrom('clients').select(['aliases', 'legal_representative', 'legal_representative_id_number']).where('id', '=', clientId).executeTakeFirstOrThrow();
     aliases.push(...client.aliases);
+    legalRepresentative ||= client.legal_representative;
+    legalRepresentativeIdNumber = client.legal_representative_id_number;
+    const given = new Set(shareholders.map((s) => s.name));
+    const members = await trx.selectFrom('client_members').select(['name', 'kind', 'id_number', 'uscc']).where('client_id', '=', clientId).execute();
+    shareholders.push(...members.filter((m) => !given.has(m.name)));
   }
   const rows = indexEntries({
     matterId,
@@ -240,8 +249,9 @@ async function insertParty(trx: Transaction<Database>, actor: Actor, matterId: n
     idNumber: p.id_number,
     uscc: p.uscc,
     aliases: [...new Set(aliases)],
-    legalRepresentative: p.legal_representative,
-    shareholders: p.shareholders,
+    legalRepresentative,
+    legalRepresentativeIdNumber,
+    shareholders,
   });
   await trx.insertInto('conflict_index').values(rows).execute();
   return party;
