@@ -6,7 +6,8 @@ import { buildApp } from '../../server/src/app.js';
 import { responses } from '../../server/src/schemas.js';
 import { VERSION } from '../../server/src/version.js';
 import { countUsers, issueSetupToken } from '../../server/src/modules/users/service.js';
-import { createTestInstance, signedIn, STRONG_PASSWORD, isErrorShape } from '../helpers/instance.js';
+import pg from 'pg';
+import { createTestInstance, signedIn, STRONG_PASSWORD, isErrorShape, USING_POSTGRES } from '../helpers/instance.js';
 
 const inst = await createTestInstance(t);
 const { app } = inst;
@@ -185,4 +186,16 @@ t.test('setup: the one-time token creates the first security administrator, once
   t.equal(again.json().error.code, 'INVALID_SETUP_TOKEN', 'with INVALID_SETUP_TOKEN');
   t.equal(await countUsers(fresh.ctx), 1, 'still exactly one account');
   t.equal(await issueSetupToken(fresh.ctx), null, 'and no new token is issued once an account exists');
+});
+
+// Only on PostgreSQL: PGlite runs in this process, with no server that could end a connection.
+if (USING_POSTGRES) t.test('a connection the database server ends is replaced and the process lives on', async (t) => {
+  t.equal((await app.inject({ url: '/api/health' })).statusCode, 200, 'healthy, with pooled connections open');
+  const admin = new pg.Client({ connectionString: inst.databaseUrl! });
+  await admin.connect();
+  const { rowCount } = await admin.query('select pg_terminate_backend(pid) from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()');
+  await admin.end();
+  t.ok((rowCount ?? 0) >= 1, 'the server ended the pool’s connections');
+  await new Promise((r) => setTimeout(r, 300));
+  t.equal((await app.inject({ url: '/api/health' })).statusCode, 200, 'the next request is served on a new connection');
 });

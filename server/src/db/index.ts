@@ -45,6 +45,10 @@ export interface OpenOptions {
 export async function openDatabase(opts: OpenOptions): Promise<DatabaseHandle> {
   if (opts.databaseUrl) {
     const pool = new pg.Pool({ connectionString: opts.databaseUrl, max: 10 });
+    // An idle connection the server ends (a restart, an administrator's terminate) is dropped by the
+    // pool, which opens a new one for the next query. Unhandled, the pool's 'error' event would end
+    // the whole process.
+    pool.on('error', () => {});
     // Fail fast with the real reason (refused, auth, missing database) instead of at the first query.
     const client = await pool.connect().catch(async (err: Error) => {
       await pool.end();
