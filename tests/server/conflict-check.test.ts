@@ -58,6 +58,7 @@ t.test('each match type is found and labelled', async (t) => {
     ['pinyin', { name: 'Zhang Weiming', kind: 'person' }, 'pinyin', '张伟明'],
     ['pinyin, given name first', { name: 'Weiming Zhang' }, 'pinyin', '张伟明'],
     ['fuzzy', { name: '上海瑞丰国际贸易有限公司' }, 'fuzzy', '上海瑞丰贸易有限公司'],
+    ['fuzzy: one character off in a short company name', { name: '北京华新科技有限公司' }, 'fuzzy', '北京华信科技有限公司'],
     ['related: legal representative of a party', { name: '李建国', kind: 'person' }, 'related', '北京华信科技有限公司'],
     ['related: shareholder of a party', { name: '赵丽华', kind: 'person' }, 'related', '北京华信科技有限公司'],
     ['related: searched company’s shareholder is a party elsewhere', { name: '深圳某某投资有限公司', shareholders: [{ name: '张伟明' }] }, 'related', '张伟明'],
@@ -73,6 +74,10 @@ t.test('each match type is found and labelled', async (t) => {
   const none = await check(lawyer, [{ name: '完全无关的名字有限公司' }]);
   t.equal(none.hits.length, 0, 'an unrelated name has no hit');
   t.equal(none.status, 'clear', 'and is clear at once');
+  const namesake = await check(lawyer, [{ name: '张伟明', id_number: '110105197803152310' }]);
+  t.notOk(namesake.hits.some((h: { party_name: string }) => h.party_name === '张伟明'), 'a namesake with another resident ID is another person');
+  const noId = await check(lawyer, [{ name: '张伟明' }]);
+  t.ok(noId.hits.some((h: { party_name: string }) => h.party_name === '张伟明'), 'without an ID number the name still hits');
   const near = await check(lawyer, [{ name: '张伟民', kind: 'person' }]);
   t.notOk(near.hits.some((h: { party_name: string }) => h.party_name === '张伟明'), '张伟民 is not 张伟明');
 });

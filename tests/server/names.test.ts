@@ -103,6 +103,12 @@ t.test('pinyin keys meet across scripts and spellings', async (t) => {
   t.equal(pinyinKey('Иван'), null, 'a script without a Latin folding has no key');
 });
 
+t.test('pinyinKeys reads the passport spelling of ü', async (t) => {
+  t.ok(pinyinKeys('Lyu Fang').includes(pinyinKey('吕芳')!), 'Lyu Fang ~ 吕芳');
+  t.ok(pinyinKeys('Nyu Wa').includes(pinyinKey('女娃')!), 'Nyu ~ 女');
+  t.notOk(pinyinKeys('Liu Yu').includes('livu'), 'a y starting the next syllable is left alone when not after l or n');
+});
+
 t.test('pinyinKeys adds the other name order', async (t) => {
   t.same(pinyinKeys('Weiming Zhang'), ['weimingzhang', 'zhangweiming'], 'given name first also searches surname first');
   t.ok(pinyinKeys('Wei Ming Zhang').includes('zhangweiming'), 'three words: the last moved first');

@@ -217,6 +217,7 @@ export interface ConflictIndexTable {
   name: string;
   name_norm: string;
   pinyin: string | null;
+  name_keys: string[];
   id_number: string | null;
   uscc: string | null;
 }

@@ -11,11 +11,21 @@ Array [
   "91350100M000100Y43",
   "北京华信科技有限公司",
   "北京华信科技",
+  Array [],
+  0.8333333333333334,
   null,
   "91350100M000100Y43",
   "北京华信科技有限公司",
   "北京华信科技",
   Array [],
+  Array [
+    "?京华信科技",
+    "北?华信科技",
+    "北京?信科技",
+    "北京华?科技",
+    "北京华信?技",
+    "北京华信科?",
+  ],
   "北京华信科技",
   "北京华信科技",
   30,
@@ -23,5 +33,5 @@ Array [
 `
 
 exports[`tests/server/conflict-check.test.ts > TAP > the search query is kept as a reviewed SQL snapshot > search SQL 1`] = `
-select id, matter_id, party_id, relation, name, case when id_number = $1 or uscc = $2 then 'exact_id' when name = $3 then 'exact_name' when name_norm = $4 then 'normalized' else 'pinyin' end as match, 1.0::float8 as sim from conflict_index where id_number = $5 or uscc = $6 or name = $7 or name_norm = $8 or pinyin = any($9::text[]) union all (select id, matter_id, party_id, relation, name, 'fuzzy' as match, similarity(name_norm, $10)::float8 as sim from conflict_index where name_norm % $11 order by sim desc limit $12)
+select id, matter_id, party_id, relation, name, id_number, case when id_number = $1 or uscc = $2 then 'exact_id' when name = $3 then 'exact_name' when name_norm = $4 then 'normalized' when pinyin = any($5::text[]) then 'pinyin' else 'fuzzy' end as match, $6::float8 as sim from conflict_index where id_number = $7 or uscc = $8 or name = $9 or name_norm = $10 or pinyin = any($11::text[]) or name_keys && $12::text[] union all (select id, matter_id, party_id, relation, name, id_number, 'fuzzy' as match, similarity(name_norm, $13)::float8 as sim from conflict_index where name_norm % $14 order by sim desc limit $15)
 `

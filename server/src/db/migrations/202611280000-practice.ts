@@ -159,6 +159,8 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     name text not null,
     name_norm text not null,
     pinyin text,
+    -- organisation names of 4-8 characters: one key per position with that character blanked
+    name_keys text[] not null default '{}',
     id_number text,
     uscc text
   )`.execute(db);
@@ -168,6 +170,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   await sql`create index conflict_index_norm_idx on conflict_index (name_norm)`.execute(db);
   await sql`create index conflict_index_pinyin_idx on conflict_index (pinyin) where pinyin is not null`.execute(db);
   await sql`create index conflict_index_trgm_idx on conflict_index using gin (name_norm gin_trgm_ops)`.execute(db);
+  await sql`create index conflict_index_keys_idx on conflict_index using gin (name_keys)`.execute(db);
   await sql`create index conflict_index_party_idx on conflict_index (party_id)`.execute(db);
 
   // 工作记录与工作底稿 (Z6.3.3.2): append-only; a correction is a new record that names the one it corrects.

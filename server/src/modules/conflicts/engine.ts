@@ -2,7 +2,7 @@ import { sql, type Insertable } from 'kysely';
 import type { Db } from '../../db/index.js';
 import type { ConflictIndexTable, IndexRelation, PartyRole } from '../../db/schema.js';
 import { checkResidentId, checkUscc } from '../clients/identifiers.js';
-import { hasCjk, normalizeName, pinyinKey, pinyinKeys } from './names.js';
+import { hasCjk, normalizeName, pinyinKey, pinyinKeys, substitutionKeys } from './names.js';
 
 /**
  * The conflict-of-interest search (Z5.3). Every name a matter involves is one row of
@@ -76,6 +76,8 @@ export interface Term {
   name: string;
   norm: string;
   pinyin: string[];
+  /** one-character-substitution keys (organisations), see names.substitutionKeys */
+  keys: string[];
   idNumber: string | null;
   uscc: string | null;
   fuzzy: boolean;
@@ -111,6 +113,7 @@ function term(queryIndex: number, via: Term['via'], name: string, kind: PartyKin
     name: name.trim(),
     norm,
     pinyin: personLike(name, kind) ? pinyinKeys(name) : [],
+    keys: personLike(name, kind) ? [] : substitutionKeys(norm),
     idNumber,
     uscc,
     fuzzy: [...norm].length >= FUZZY_MIN_LENGTH,
@@ -135,25 +138,29 @@ interface IndexMatch {
   party_id: number;
   relation: IndexRelation;
   name: string;
+  id_number: string | null;
   match: Exclude<MatchType, 'related'>;
   sim: number;
 }
 
 /** The query for one searched name; exported so a test keeps its SQL as a reviewed snapshot. */
 export function searchTermQuery(t: Term) {
-  // The exact branches share one bitmap scan; the fuzzy branch is ranked and capped on its own.
+  // The equality branches share one bitmap scan; a substitution-key hit is a fuzzy match one
+  // character away, scored by how much of the name agrees. The trigram branch is ranked and capped.
+  const n = Array.from(t.norm).length;
   const exact = sql<IndexMatch>`
-    select id, matter_id, party_id, relation, name,
+    select id, matter_id, party_id, relation, name, id_number,
       case when id_number = ${t.idNumber} or uscc = ${t.uscc} then 'exact_id'
            when name = ${t.name} then 'exact_name'
            when name_norm = ${t.norm} then 'normalized'
-           else 'pinyin' end as match,
-      1.0::float8 as sim
+           when pinyin = any(${t.pinyin}::text[]) then 'pinyin'
+           else 'fuzzy' end as match,
+      ${(n - 1) / Math.max(n, 1)}::float8 as sim
     from conflict_index
     where id_number = ${t.idNumber} or uscc = ${t.uscc} or name = ${t.name} or name_norm = ${t.norm}
-      or pinyin = any(${t.pinyin}::text[])`;
+      or pinyin = any(${t.pinyin}::text[]) or name_keys && ${t.keys}::text[]`;
   const fuzzy = sql<IndexMatch>`
-    (select id, matter_id, party_id, relation, name, 'fuzzy' as match, similarity(name_norm, ${t.norm})::float8 as sim
+    (select id, matter_id, party_id, relation, name, id_number, 'fuzzy' as match, similarity(name_norm, ${t.norm})::float8 as sim
      from conflict_index
      where name_norm % ${t.norm}
      order by sim desc
@@ -164,6 +171,15 @@ export function searchTermQuery(t: Term) {
 async function searchTerm(db: Db, t: Term): Promise<IndexMatch[]> {
   const { rows } = await searchTermQuery(t).execute(db);
   return rows.map((r) => ({ ...r, sim: Number(r.sim) }));
+}
+
+/**
+ * Two people with the same name and different resident ID numbers are two people: a namesake is no
+ * conflict, and at a large firm the common names (王芳, 张伟) would otherwise bury the real hits.
+ * Both numbers passed the GB 11643 check at entry, so a difference is not a typo.
+ */
+function differentPerson(t: Term, m: IndexMatch): boolean {
+  return m.match !== 'exact_id' && t.idNumber !== null && m.id_number !== null && t.idNumber !== m.id_number && !!checkResidentId(t.idNumber).valid && !!checkResidentId(m.id_number).valid;
 }
 
 /**
@@ -179,6 +195,7 @@ export async function findConflicts(db: Db, parties: SearchedParty[], opts: { ex
     for (const t of terms) {
       for (const m of await searchTerm(trx, t)) {
         if (m.matter_id === opts.excludeMatterId) continue;
+        if (differentPerson(t, m)) continue;
         const underlying = m.match;
         const related = t.via !== null || m.relation === 'legal_representative' || m.relation === 'shareholder';
         // A similar name never outranks an equal one: fuzzy scores stay below `normalized`.
@@ -284,16 +301,20 @@ export interface IndexedParty {
 
 /** The index rows for one party: itself, its aliases, its legal representative and shareholders. */
 export function indexEntries(p: IndexedParty): IndexEntry[] {
-  const entry = (relation: IndexRelation, name: string, kind: PartyKind, idNumber: string | null, uscc: string | null): IndexEntry => ({
-    matter_id: p.matterId,
-    party_id: p.partyId,
-    relation,
-    name: name.trim(),
-    name_norm: normalizeName(name),
-    pinyin: kind === 'person' ? pinyinKey(name) : null,
-    id_number: idNumber,
-    uscc,
-  });
+  const entry = (relation: IndexRelation, name: string, kind: PartyKind, idNumber: string | null, uscc: string | null): IndexEntry => {
+    const norm = normalizeName(name);
+    return {
+      matter_id: p.matterId,
+      party_id: p.partyId,
+      relation,
+      name: name.trim(),
+      name_norm: norm,
+      pinyin: kind === 'person' ? pinyinKey(name) : null,
+      name_keys: kind === 'organization' ? substitutionKeys(norm) : [],
+      id_number: idNumber,
+      uscc,
+    };
+  };
   const rows = [entry('party', p.name, p.kind, p.idNumber, p.uscc)];
   for (const alias of p.aliases ?? []) if (alias.trim()) rows.push(entry('alias', alias, p.kind, null, null));
   if (p.legalRepresentative?.trim()) rows.push(entry('legal_representative', p.legalRepresentative, 'person', normalizeIdNumber(p.legalRepresentativeIdNumber), null));

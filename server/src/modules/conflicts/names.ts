@@ -195,6 +195,22 @@ function formsEnd(s: string, breaks: number[]): number {
  * ("股份有限公司", "（集团）", "Co., Ltd.", a branch's "北京分公司" suffix). A name that is nothing
  * but forms ("有限公司") is kept whole rather than reduced to the empty string.
  */
+/** Organisation names this long get substitution keys; longer ones share enough trigrams already. */
+export const SUBSTITUTION_MIN = 4;
+export const SUBSTITUTION_MAX = 8;
+
+/**
+ * One key per character position with that character blanked: `华信科技` → `?信科技`, `华?科技`, …
+ * Two names that differ in one character share a key. A one-character slip in a short Chinese company
+ * name (华信科技 / 华新科技) leaves too few shared trigrams for pg_trgm to see, so this catches it instead.
+ * Takes a normalised name; returns no keys outside the length range.
+ */
+export function substitutionKeys(norm: string): string[] {
+  const chars = Array.from(norm);
+  if (chars.length < SUBSTITUTION_MIN || chars.length > SUBSTITUTION_MAX) return [];
+  return chars.map((_, i) => [...chars.slice(0, i), '?', ...chars.slice(i + 1)].join(''));
+}
+
 export function normalizeName(name: string): string {
   const { s, breaks } = clean(name);
   const end = formsEnd(s, breaks);
@@ -223,6 +239,7 @@ const PINYIN_SURNAME = {
 const PINYIN_PLAIN = { toneType: 'none', type: 'array', v: true, nonZh: 'consecutive' } as const;
 
 const NON_AZ = /[^a-z]+/g;
+const PASSPORT_YU = /([ln])yu/g;
 const U_DIAERESIS = /u\u0308/g;
 const MARKS = /\p{M}+/gu;
 const UNDECOMPOSABLE = /[ßæœøđłıþð]/g;
@@ -302,6 +319,8 @@ export function pinyinKeys(name: string): string[] {
       add(words[words.length - 1] + words.slice(0, -1).join(''));
       add(words.slice(1).join('') + words[0]);
     }
+    // Passports since 2012 spell ü as "yu" after l and n (吕 Lyu, 女 Nyu); the index spells it v.
+    for (const k of [...keys]) add(k.replace(PASSPORT_YU, '$1v'));
   }
   return [...keys];
 }
