@@ -44,7 +44,9 @@ export async function createDatabase(t: Teardown): Promise<{ database: DatabaseH
   const name = `lawbox_test_${randomBytes(6).toString('hex')}`;
   const admin = new pg.Client({ connectionString: adminUrl });
   await admin.connect();
-  await admin.query(`create database ${name}`);
+  // UTF-8 with a C.UTF-8 character class whatever the cluster's default: pg_trgm needs it to see
+  // Chinese characters as word characters (the server warns at start when a database lacks it).
+  await admin.query(`create database ${name} template template0 encoding 'UTF8' lc_collate 'C.UTF-8' lc_ctype 'C.UTF-8'`);
   await admin.end();
   const url = new URL(adminUrl);
   url.pathname = `/${name}`;
