@@ -220,6 +220,9 @@ t.test('clients: register persons and organisations with shareholders; duplicate
   t.equal(search.json().length, 1, 'found by name');
   const m = await post(owner, '/api/matters', { title: '腾跃常年顾问', type: 'legal_counsel', parties: [{ role: 'client', kind: 'organization', name: '深圳市腾跃科技股份有限公司', client_id: org.json().id }] });
   t.equal(m.statusCode, 201, 'a matter for the registered client');
+  const guessed = await post(outsider, '/api/matters', { title: '冒用客户', type: 'civil', parties: [{ role: 'client', kind: 'organization', name: '某公司', client_id: org.json().id }] });
+  t.equal(guessed.statusCode, 404, 'a client id the user cannot see cannot be attached to a new matter');
+  t.equal(guessed.json().error.code, 'CLIENT_NOT_FOUND', 'answered as if it did not exist');
   const c = await post(owner, '/api/conflict-checks', { parties: [{ name: '深圳创投有限公司' }, { name: '深圳市腾跃电子股份有限公司' }] });
   const hits = c.json().hits.filter((h: { matter_id: number }) => h.matter_id === m.json().id);
   t.ok(hits.some((h: { match: string; query_name: string }) => h.match === 'related' && h.query_name === '深圳创投有限公司'), 'a registered shareholder is indexed with the matter');

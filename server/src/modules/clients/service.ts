@@ -1,5 +1,6 @@
 import { sql, type Transaction } from 'kysely';
 import type { Actor, ServiceContext } from '../../context.js';
+import type { Db } from '../../db/index.js';
 import type { Client, ClientMember, Database } from '../../db/schema.js';
 import { badRequest, conflict, forbidden, notFound } from '../../errors.js';
 import { appendAudit } from '../audit/service.js';
@@ -173,11 +174,15 @@ export async function clientForParty(trx: Transaction<Database>, actor: Actor, i
 
 const clientNotFound = (id: number) => notFound('CLIENT_NOT_FOUND', `No client with id ${id}, or not one of your matters' clients. / 客户不存在或您无权查看。`);
 
-async function assertClientVisible(ctx: ServiceContext, actor: Actor, id: number): Promise<Client> {
-  const client = await ctx.db.selectFrom('clients').selectAll().where('id', '=', id).executeTakeFirst();
+/**
+ * The client, if the actor may see it: every client for those who see every matter, else the clients
+ * they registered and those of matters they can see. Hidden and missing answer alike (404).
+ */
+export async function findVisibleClient(db: Db, actor: Actor, id: number): Promise<Client> {
+  const client = await db.selectFrom('clients').selectAll().where('id', '=', id).executeTakeFirst();
   if (!client) throw clientNotFound(id);
   if (seesAllMatters(actor) || client.created_by === actor.userId) return client;
-  const onVisibleMatter = await ctx.db
+  const onVisibleMatter = await db
     .selectFrom('parties as p')
     .innerJoin('matters as m', 'm.id', 'p.matter_id')
     .select('p.id')
@@ -208,13 +213,13 @@ export async function listClients(ctx: ServiceContext, actor: Actor, filter: { q
 }
 
 export async function getClient(ctx: ServiceContext, actor: Actor, id: number): Promise<{ client: Client; members: ClientMember[] }> {
-  const client = await assertClientVisible(ctx, actor, id);
+  const client = await findVisibleClient(ctx.db, actor, id);
   const members = await ctx.db.selectFrom('client_members').selectAll().where('client_id', '=', id).orderBy('id').execute();
   return { client, members };
 }
 
 export async function updateClient(ctx: ServiceContext, actor: Actor, id: number, changes: Partial<ClientInput>): Promise<{ client: Client; members: ClientMember[]; warnings: string[] }> {
-  const before = await assertClientVisible(ctx, actor, id);
+  const before = await findVisibleClient(ctx.db, actor, id);
   const beforeMembers = await ctx.db.selectFrom('client_members').selectAll().where('client_id', '=', id).execute();
   if (changes.kind !== undefined && changes.kind !== before.kind) throw badRequest('KIND_FIXED', 'A client’s kind cannot change; register a new client. / 客户类型不可更改。');
   const merged: ClientInput = {

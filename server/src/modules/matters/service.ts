@@ -6,7 +6,7 @@ import { badRequest, conflict, forbidden } from '../../errors.js';
 import { appendAudit } from '../audit/service.js';
 import { can, type Permission } from '../auth/roles.js';
 import { maskIdNumber } from '../clients/identifiers.js';
-import { clientForParty, validatePersonId, validateUscc, type PartyKind } from '../clients/service.js';
+import { clientForParty, findVisibleClient, validatePersonId, validateUscc, type PartyKind } from '../clients/service.js';
 import { findConflicts, indexEntries, type SearchedParty } from '../conflicts/engine.js';
 import { normalizeName } from '../conflicts/names.js';
 import { recordConflictCheck } from '../conflicts/service.js';
@@ -199,9 +199,8 @@ async function referencedCheck(trx: Transaction<Database>, actor: Actor, id: num
 async function insertParty(trx: Transaction<Database>, actor: Actor, matterId: number, p: CleanParty, now: Date): Promise<Party> {
   let clientId: number | null = null;
   if (p.client_id) {
-    const found = await trx.selectFrom('clients').select('id').where('id', '=', p.client_id).executeTakeFirst();
-    if (!found) throw badRequest('CLIENT_NOT_FOUND', `No client with id ${p.client_id}. / 客户不存在。`);
-    clientId = found.id;
+    // Naming a client by id needs sight of it: a guessed id must not attach someone else's client.
+    clientId = (await findVisibleClient(trx, actor, p.client_id)).id;
   } else if (p.role === 'client') {
     clientId = await clientForParty(
       trx,
