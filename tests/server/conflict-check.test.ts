@@ -71,6 +71,9 @@ t.test('each match type is found and labelled', async (t) => {
     t.ok(hit?.score > 0 && hit?.score <= 1, `${label}: score in (0, 1]`);
     t.equal(res.status, 'pending_review', `${label}: a check with hits waits for a reviewer`);
   }
+  const echoed = await check(lawyer, [{ name: '某人', id_number: '440524188001010014', shareholders: [{ name: '某股东', id_number: '11010519491231002X' }] }]);
+  t.equal(echoed.query[0].id_number, '440524********0014', 'the searched ID number is echoed masked');
+  t.equal(echoed.query[0].shareholders[0].id_number, '110105********002X', 'so is a shareholder’s');
   const none = await check(lawyer, [{ name: '完全无关的名字有限公司' }]);
   t.equal(none.hits.length, 0, 'an unrelated name has no hit');
   t.equal(none.status, 'clear', 'and is clear at once');

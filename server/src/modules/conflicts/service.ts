@@ -6,7 +6,7 @@ import type { ConflictCheckRow, Database } from '../../db/schema.js';
 import { badRequest, conflict, forbidden, notFound } from '../../errors.js';
 import { appendAudit, canonicalJson } from '../audit/service.js';
 import { can } from '../auth/roles.js';
-import { maskName } from '../clients/identifiers.js';
+import { maskIdNumber, maskName } from '../clients/identifiers.js';
 import { visibleMatterIds } from '../matters/access.js';
 import { announce } from '../realtime/hub.js';
 import { findConflicts, type ConflictHit, type SearchedParty } from './engine.js';
@@ -159,7 +159,7 @@ export async function presentConflictCheck(db: Db, actor: Actor, row: ConflictCh
     matter_id: row.matter_id,
     created_by: row.created_by,
     created_at: row.created_at.toISOString(),
-    query: row.query as SearchedParty[],
+    query: (row.query as SearchedParty[]).map(maskQueryParty),
     hits: shown,
     hit_count: row.hit_count,
     redacted_count: shown.filter((h) => h.redacted).length,
@@ -168,6 +168,15 @@ export async function presentConflictCheck(db: Db, actor: Actor, row: ConflictCh
     decided_at: row.decided_at?.toISOString() ?? null,
     decision_note: row.decision_note,
     consent: (row.consent as Consent | null) ?? null,
+  };
+}
+
+/** The searched parties as echoed back: their ID numbers masked like everywhere else (GB/T 35273). */
+function maskQueryParty(p: SearchedParty): SearchedParty {
+  return {
+    ...p,
+    ...(p.id_number ? { id_number: maskIdNumber(p.id_number) } : {}),
+    ...(p.shareholders ? { shareholders: p.shareholders.map((s) => (s.id_number ? { ...s, id_number: maskIdNumber(s.id_number) } : s)) } : {}),
   };
 }
 
