@@ -16,4 +16,7 @@ export const Ok = Type.Object({ ok: Type.Literal(true) }, { additionalProperties
 /** A value or null: optional fields a client may clear. */
 export const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
 
-export const IdParams = Type.Object({ id: Type.Integer({ minimum: 1 }) }, { additionalProperties: false });
+/** A row id: PostgreSQL `integer`, so larger numbers are refused here instead of failing in the database. */
+export const Id = (options: { description?: string } = {}) => Type.Integer({ minimum: 1, maximum: 2_147_483_647, ...options });
+
+export const IdParams = Type.Object({ id: Id() }, { additionalProperties: false });

@@ -121,6 +121,31 @@ t.test('masking: interns see masked data and cannot unmask; a lawyer unmasks wit
   t.equal((await get(outsider, `/api/clients/${clientId}`)).statusCode, 404, 'client hidden from outsiders');
 });
 
+t.test('a client’s edits reach the conflict index at once', async (t) => {
+  const c = await post(owner, '/api/matters', { title: '更名测试', type: 'civil', parties: [{ role: 'client', kind: 'organization', name: '杭州旧名实业有限公司' }] });
+  const clientId = c.json().parties[0].client_id;
+  const patched = await app.inject({
+    method: 'PATCH',
+    url: `/api/clients/${clientId}`,
+    headers: owner.headers,
+    payload: { name: '杭州新名控股有限公司', legal_representative: '周法人', members: [{ relation: 'shareholder', name: '吴股东' }] },
+  });
+  t.equal(patched.statusCode, 200, 'edited');
+  const found = async (name: string) =>
+    (await post(outsider, '/api/conflict-checks', { parties: [{ name }] })).json().hits.filter((h: { party_role: string; redacted: boolean }) => h.redacted && h.party_role === 'client').length;
+  t.ok((await found('杭州新名控股有限公司')) >= 1, 'the new name is searched');
+  t.ok((await found('杭州旧名实业有限公司')) >= 1, 'the old name still is');
+  t.ok((await found('周法人')) >= 1, 'the new legal representative is searched');
+  t.ok((await found('吴股东')) >= 1, 'the new shareholder is searched');
+});
+
+t.test('out-of-range ids and dates are refused with 400, not a database error', async (t) => {
+  t.equal((await get(owner, '/api/matters/9999999999')).statusCode, 400, 'an id beyond integer range');
+  t.equal((await post(owner, '/api/matters', { title: 'x', type: 'civil', parties: [{ role: 'client', kind: 'person', name: '甲', client_id: 3000000000 }] })).statusCode, 400, 'a body id beyond integer range');
+  t.equal((await post(owner, `/api/matters/${matter.id}/records`, { kind: 'work_log', title: 'x', content: 'y', occurred_on: '0000-01-01' })).statusCode, 400, 'year 0');
+  t.equal((await post(owner, `/api/matters/${matter.id}/client-informed`, { method: 'phone', informed_at: '0000-01-01T00:00:00Z' })).statusCode, 400, 'a time in year 0');
+});
+
 t.test('work records, working papers and the client-informed check (Z6.3.3.2)', async (t) => {
   const r = await post(teammate, `/api/matters/${matter.id}/records`, { kind: 'working_paper', title: '证据目录', content: '借条、转账记录', hours: '1.5', occurred_on: '2026-11-20' });
   t.equal(r.statusCode, 201, 'the team’s intern adds a working paper');
@@ -223,6 +248,14 @@ t.test('clients: register persons and organisations with shareholders; duplicate
   const guessed = await post(outsider, '/api/matters', { title: '冒用客户', type: 'civil', parties: [{ role: 'client', kind: 'organization', name: '某公司', client_id: org.json().id }] });
   t.equal(guessed.statusCode, 404, 'a client id the user cannot see cannot be attached to a new matter');
   t.equal(guessed.json().error.code, 'CLIENT_NOT_FOUND', 'answered as if it did not exist');
+  const sameUscc = await post(outsider, '/api/matters', { title: '同一信用代码', type: 'civil', parties: [{ role: 'client', kind: 'organization', name: '腾跃', uscc: '91350100M000100Y43' }] });
+  t.equal(sameUscc.statusCode, 201, 'another lawyer may take on a client with a known USCC');
+  t.equal(sameUscc.json().parties[0].client_id, null, 'but the matter is not linked to a client record that lawyer cannot see');
+  t.match(sameUscc.json().warnings.join(' '), /another team/, 'and is told why');
+  t.equal((await get(outsider, `/api/clients/${org.json().id}`)).statusCode, 404, 'the record stays hidden from that lawyer');
+  t.equal(sameUscc.json().conflict_check.hit_count > 0, true, 'the conflict check shows the tie instead');
+  const dupe = await post(outsider, '/api/clients', { kind: 'organization', name: 'x', uscc: '91350100M000100Y43' });
+  t.notMatch(dupe.json().error.message, String(org.json().id), 'a duplicate does not reveal the hidden record’s id');
   const c = await post(owner, '/api/conflict-checks', { parties: [{ name: '深圳创投有限公司' }, { name: '深圳市腾跃电子股份有限公司' }] });
   const hits = c.json().hits.filter((h: { matter_id: number }) => h.matter_id === m.json().id);
   t.ok(hits.some((h: { match: string; query_name: string }) => h.match === 'related' && h.query_name === '深圳创投有限公司'), 'a registered shareholder is indexed with the matter');

@@ -202,6 +202,8 @@ export interface PartiesTable {
   id_number: string | null;
   uscc: string | null;
   legal_representative: string | null;
+  aliases: ColumnType<string[], string[] | undefined, string[]>;
+  shareholders: ColumnType<{ name: string; id_number?: string | null }[], string | undefined, string>;
   client_id: number | null;
   created_at: Timestamp;
 }

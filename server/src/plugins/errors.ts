@@ -3,6 +3,9 @@ import type { FastifyError } from 'fastify';
 import { AppError } from '../errors.js';
 import { ErrorResponse } from '../schemas.js';
 
+/** PostgreSQL SQLSTATE for a unique constraint violation. */
+const UNIQUE_VIOLATION = '23505';
+
 /** Turns every error into `{"error":{"code","message"}}`; 5xx details stay in the log. */
 export default fp(async (app) => {
   app.addSchema(ErrorResponse);
@@ -10,6 +13,10 @@ export default fp(async (app) => {
   app.setErrorHandler((err: FastifyError, request, reply) => {
     if (err instanceof AppError) {
       return reply.status(err.statusCode).send({ error: { code: err.code, message: err.message } });
+    }
+    // A unique constraint lost to a concurrent request: the other request won, this one is a conflict.
+    if ((err as { code?: string }).code === UNIQUE_VIOLATION) {
+      return reply.status(409).send({ error: { code: 'ALREADY_EXISTS', message: 'This record already exists (created at the same moment by another request). / 记录已存在。' } });
     }
     if (err.validation) {
       return reply.status(400).send({ error: { code: 'VALIDATION_FAILED', message: `Invalid request: ${err.message}. / 请求参数不正确。` } });

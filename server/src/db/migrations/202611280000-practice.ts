@@ -143,6 +143,9 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     id_number text,
     uscc text,
     legal_representative text,
+    -- as entered at intake; with the client's record they make the party's conflict_index rows
+    aliases text[] not null default '{}',
+    shareholders jsonb not null default '[]',
     client_id integer references clients(id),
     created_at timestamptz not null
   )`.execute(db);

@@ -1,10 +1,11 @@
-import { sql, type Transaction } from 'kysely';
+import { sql, type ExpressionBuilder, type Transaction } from 'kysely';
 import type { Actor, ServiceContext } from '../../context.js';
 import type { Db } from '../../db/index.js';
 import type { Client, ClientMember, Database } from '../../db/schema.js';
 import { badRequest, conflict, forbidden, notFound } from '../../errors.js';
 import { appendAudit } from '../audit/service.js';
 import { can } from '../auth/roles.js';
+import { reindexClientParties } from '../conflicts/engine.js';
 import { matterVisibleTo, seesAllMatters } from '../matters/access.js';
 import { checkResidentId, checkUscc, ID_TYPES, maskAddress, maskIdNumber, maskPhone, type IdType } from './identifiers.js';
 
@@ -121,8 +122,8 @@ function cleanClient(input: ClientInput): CleanClient {
   };
 }
 
-const duplicateClient = (existingId: number) =>
-  conflict('CLIENT_EXISTS', `A client with this identifier is already registered (id ${existingId}). / 该证件号码或统一社会信用代码已登记为客户。`);
+// No id in the message: the existing client may be one the user cannot see.
+const duplicateClient = () => conflict('CLIENT_EXISTS', 'A client with this identifier is already registered; ask the director if you cannot see it. / 该证件号码或统一社会信用代码已登记为客户。');
 
 async function findByIdentifier(trx: Transaction<Database>, c: CleanClient['values']): Promise<{ id: number } | undefined> {
   if (c.id_number) return trx.selectFrom('clients').select('id').where('id_type', '=', c.id_type).where('id_number', '=', c.id_number).executeTakeFirst();
@@ -135,7 +136,7 @@ export async function createClient(ctx: ServiceContext, actor: Actor, input: Cli
   const now = ctx.clock.now();
   return ctx.db.transaction().execute(async (trx) => {
     const existing = await findByIdentifier(trx, clean.values);
-    if (existing) throw duplicateClient(existing.id);
+    if (existing) throw duplicateClient();
     const client = await insertClient(trx, actor, clean, now);
     const members = await trx.selectFrom('client_members').selectAll().where('client_id', '=', client.id).orderBy('id').execute();
     return { client, members, warnings: clean.warnings };
@@ -165,11 +166,14 @@ async function insertClient(trx: Transaction<Database>, actor: Actor, clean: Cle
  * The client record behind a matter's client party: the one already registered under the same
  * identifier, else a new one, so the client register fills itself at intake.
  */
-export async function clientForParty(trx: Transaction<Database>, actor: Actor, input: ClientInput, now: Date): Promise<number> {
+export async function clientForParty(trx: Transaction<Database>, actor: Actor, input: ClientInput, now: Date, warnings: string[]): Promise<number | null> {
   const clean = cleanClient(input);
   const existing = await findByIdentifier(trx, clean.values);
-  if (existing) return existing.id;
-  return (await insertClient(trx, actor, clean, now)).id;
+  if (!existing) return (await insertClient(trx, actor, clean, now)).id;
+  if (await mayViewClient(trx, actor, existing)) return existing.id;
+  // Linking would open another team's client record to this user; the conflict check shows the tie.
+  warnings.push(`${clean.values.name}: a client with this identifier is registered by another team; this matter is not linked to that record. / ${clean.values.name}：该证件号码已由其他团队登记为客户，本案未关联该客户档案。`);
+  return null;
 }
 
 const clientNotFound = (id: number) => notFound('CLIENT_NOT_FOUND', `No client with id ${id}, or not one of your matters' clients. / 客户不存在或您无权查看。`);
@@ -180,18 +184,23 @@ const clientNotFound = (id: number) => notFound('CLIENT_NOT_FOUND', `No client w
  */
 export async function findVisibleClient(db: Db, actor: Actor, id: number): Promise<Client> {
   const client = await db.selectFrom('clients').selectAll().where('id', '=', id).executeTakeFirst();
-  if (!client) throw clientNotFound(id);
-  if (seesAllMatters(actor) || client.created_by === actor.userId) return client;
-  const onVisibleMatter = await db
-    .selectFrom('parties as p')
-    .innerJoin('matters as m', 'm.id', 'p.matter_id')
-    .select('p.id')
-    .where('p.client_id', '=', id)
-    .where(matterVisibleTo(actor))
-    .limit(1)
-    .executeTakeFirst();
-  if (!onVisibleMatter) throw clientNotFound(id);
+  if (!client || !(await mayViewClient(db, actor, client))) throw clientNotFound(id);
   return client;
+}
+
+async function mayViewClient(db: Db, actor: Actor, client: { id: number }): Promise<boolean> {
+  return !!(await db.selectFrom('clients as c').select('c.id').where('c.id', '=', client.id).where(clientVisibleTo(actor)).executeTakeFirst());
+}
+
+/** A where-clause over `clients as c`: those the actor may see. */
+function clientVisibleTo(actor: Actor) {
+  return (eb: ExpressionBuilder<Database & { c: Database['clients'] }, 'c'>) =>
+    seesAllMatters(actor)
+      ? eb.lit(true)
+      : eb.or([
+          eb('c.created_by', '=', actor.userId ?? -1),
+          eb.exists(eb.selectFrom('parties as p').innerJoin('matters as m', 'm.id', 'p.matter_id').select('p.id').whereRef('p.client_id', '=', 'c.id').where(matterVisibleTo(actor))),
+        ]);
 }
 
 export async function listClients(ctx: ServiceContext, actor: Actor, filter: { q?: string; limit: number; offset: number }): Promise<Client[]> {
@@ -200,15 +209,7 @@ export async function listClients(ctx: ServiceContext, actor: Actor, filter: { q
     const like = `%${filter.q.trim().replace(/[\\%_]/g, (ch) => `\\${ch}`)}%`;
     q = q.where((eb) => eb.or([eb('c.name', 'like', like), eb(sql`array_to_string(c.aliases, ' ')`, 'like', like)]));
   }
-  if (!seesAllMatters(actor)) {
-    const userId = actor.userId ?? -1;
-    q = q.where((eb) =>
-      eb.or([
-        eb('c.created_by', '=', userId),
-        eb.exists(eb.selectFrom('parties as p').innerJoin('matters as m', 'm.id', 'p.matter_id').select('p.id').whereRef('p.client_id', '=', 'c.id').where(matterVisibleTo(actor))),
-      ]),
-    );
-  }
+  q = q.where(clientVisibleTo(actor));
   return q.execute();
 }
 
@@ -243,14 +244,16 @@ export async function updateClient(ctx: ServiceContext, actor: Actor, id: number
   const now = ctx.clock.now();
   return ctx.db.transaction().execute(async (trx) => {
     const other = await findByIdentifier(trx, clean.values);
-    if (other && other.id !== id) throw duplicateClient(other.id);
+    if (other && other.id !== id) throw duplicateClient();
     const client = await trx.updateTable('clients').set({ ...clean.values, updated_at: now }).where('id', '=', id).returningAll().executeTakeFirstOrThrow();
     if (changes.members) {
       await trx.deleteFrom('client_members').where('client_id', '=', id).execute();
       if (clean.members.length) await trx.insertInto('client_members').values(clean.members.map((m) => ({ ...m, client_id: id }))).execute();
     }
+    // Names, identifiers, representative and members feed the conflict check: its index follows at once.
+    const reindexed = await reindexClientParties(trx, id);
     const changed = Object.keys(changes).filter((k) => k !== 'kind');
-    await appendAudit(trx, { at: now, actor: actor.username, action: 'client.update', object: `client:${id}`, result: 'success', sourceIp: actor.sourceIp, detail: { fields: changed } });
+    await appendAudit(trx, { at: now, actor: actor.username, action: 'client.update', object: `client:${id}`, result: 'success', sourceIp: actor.sourceIp, detail: { fields: changed, parties_reindexed: reindexed } });
     const members = await trx.selectFrom('client_members').selectAll().where('client_id', '=', id).orderBy('id').execute();
     return { client, members, warnings: clean.warnings };
   });

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { Type } from 'typebox';
-import { Empty, IdParams, Nullable, responses } from '../../schemas.js';
+import { Empty, Id, IdParams, Nullable, responses } from '../../schemas.js';
 import {
   addComment,
   addProjectMember,
@@ -34,7 +34,7 @@ const ProjectStatus = Literals(PROJECT_STATUSES);
 const TaskStatus = Literals(TASK_STATUSES);
 const TaskPriority = Literals(TASK_PRIORITIES);
 const CalendarDate = Type.String({ format: 'date', description: 'a calendar day, YYYY-MM-DD' });
-const UserIds = Type.Array(Type.Integer({ minimum: 1 }), { maxItems: 100 });
+const UserIds = Type.Array(Id(), { maxItems: 100 });
 
 const UserRef = Type.Object(
   { id: Type.Integer(), username: Type.String(), display_name: Type.String(), office: Nullable(Type.String()), department: Nullable(Type.String()) },
@@ -82,7 +82,7 @@ const CommentView = Type.Object(
   { id: Type.Integer(), task_id: Type.Integer(), author: UserRef, body: Type.String(), created_at: Type.String() },
   { additionalProperties: false },
 );
-const MemberParams = Type.Object({ id: Type.Integer({ minimum: 1 }), userId: Type.Integer({ minimum: 1 }) }, { additionalProperties: false });
+const MemberParams = Type.Object({ id: Id(), userId: Id() }, { additionalProperties: false });
 
 const tags = ['collaboration'];
 const work = { permission: 'matters.work' as const };
@@ -106,7 +106,7 @@ export const collaborationRoutes: FastifyPluginAsync = async (app) => {
           {
             name: Type.String({ minLength: 1, maxLength: 200 }),
             description: Type.Optional(Clearable(Type.String({ maxLength: 5000 }))),
-            matter_id: Type.Optional(Clearable(Type.Integer({ minimum: 1 }))),
+            matter_id: Type.Optional(Clearable(Id())),
             member_ids: Type.Optional(UserIds),
           },
           { additionalProperties: false },
@@ -171,7 +171,7 @@ export const collaborationRoutes: FastifyPluginAsync = async (app) => {
         tags,
         summary: 'Add a member (an active user whose role collaborates)',
         params: IdParams,
-        body: Type.Object({ user_id: Type.Integer({ minimum: 1 }) }, { additionalProperties: false }),
+        body: Type.Object({ user_id: Id() }, { additionalProperties: false }),
         response: responses({ 201: ProjectView }),
       },
     },
@@ -203,7 +203,7 @@ export const collaborationRoutes: FastifyPluginAsync = async (app) => {
           {
             title: Type.String({ minLength: 1, maxLength: 300 }),
             description: Type.Optional(Clearable(Type.String({ maxLength: 20000 }))),
-            parent_id: Type.Optional(Clearable(Type.Integer({ minimum: 1 }))),
+            parent_id: Type.Optional(Clearable(Id())),
             assignee_ids: Type.Optional(UserIds),
             due_on: Type.Optional(Clearable(CalendarDate)),
             priority: Type.Optional(TaskPriority),
@@ -244,12 +244,12 @@ export const collaborationRoutes: FastifyPluginAsync = async (app) => {
         summary: 'Tasks across every visible project, soonest due first; assignee, office and department filter the same assignee',
         querystring: Type.Object(
           {
-            assignee: Type.Optional(Type.String({ pattern: '^(me|[1-9][0-9]{0,9})$', description: '"me" or a user id' })),
+            assignee: Type.Optional(Type.String({ pattern: '^(me|[1-9][0-9]{0,8})$', description: '"me" or a user id' })),
             status: Type.Optional(TaskStatus),
             office: Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: "an assignee's office" })),
             department: Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: "an assignee's department" })),
             due_before: Type.Optional(Type.String({ format: 'date', description: 'due strictly before this day; undated tasks are left out' })),
-            project_id: Type.Optional(Type.Integer({ minimum: 1 })),
+            project_id: Type.Optional(Id()),
             limit: Type.Integer({ minimum: 1, maximum: 1000, default: 200 }),
           },
           { additionalProperties: false },

@@ -1,6 +1,6 @@
-import { sql, type Insertable } from 'kysely';
+import { sql, type Insertable, type Transaction } from 'kysely';
 import type { Db } from '../../db/index.js';
-import type { ConflictIndexTable, IndexRelation, PartyRole } from '../../db/schema.js';
+import type { ConflictIndexTable, Database, IndexRelation, PartyRole } from '../../db/schema.js';
 import { checkResidentId, checkUscc } from '../clients/identifiers.js';
 import { hasCjk, normalizeName, pinyinKey, pinyinKeys, substitutionKeys } from './names.js';
 
@@ -281,6 +281,54 @@ function sideOf(searched: PartyRole | undefined, found: PartyRole): ConflictHit[
 export async function cjkTrigramsWork(db: Db): Promise<boolean> {
   const { rows } = await sql<{ n: number | null }>`select array_length(show_trgm('张伟明'), 1) as n`.execute(db);
   return Number(rows[0]?.n ?? 0) > 0;
+}
+
+/**
+ * Rebuilds a party's rows of `conflict_index` from the party as entered at intake and, for a client,
+ * what the register knows now: its current and former names (a renamed company is still the same
+ * adversary), its legal representative and its shareholders or partners. Runs in the caller's
+ * transaction, so the index never disagrees with the data it was built from.
+ */
+export async function indexParty(trx: Transaction<Database>, partyId: number): Promise<void> {
+  const p = await trx.selectFrom('parties').selectAll().where('id', '=', partyId).executeTakeFirstOrThrow();
+  const aliases = [...p.aliases];
+  let legalRepresentative = p.legal_representative;
+  let legalRepresentativeIdNumber: string | null = null;
+  const shareholders: NonNullable<IndexedParty['shareholders']> = [...p.shareholders];
+  if (p.client_id !== null) {
+    const client = await trx.selectFrom('clients').select(['name', 'aliases', 'legal_representative', 'legal_representative_id_number']).where('id', '=', p.client_id).executeTakeFirstOrThrow();
+    aliases.push(client.name, ...client.aliases);
+    legalRepresentative ||= client.legal_representative;
+    legalRepresentativeIdNumber = client.legal_representative_id_number;
+    const given = new Set(shareholders.map((s) => normalizeName(s.name)));
+    const members = await trx.selectFrom('client_members').select(['name', 'kind', 'id_number', 'uscc']).where('client_id', '=', p.client_id).execute();
+    shareholders.push(...members.filter((m) => !given.has(normalizeName(m.name))));
+  }
+  await trx.deleteFrom('conflict_index').where('party_id', '=', partyId).execute();
+  await trx
+    .insertInto('conflict_index')
+    .values(
+      indexEntries({
+        matterId: p.matter_id,
+        partyId,
+        kind: p.kind,
+        name: p.name,
+        idNumber: p.id_number,
+        uscc: p.uscc,
+        aliases: [...new Set(aliases.filter((a) => a !== p.name))],
+        legalRepresentative,
+        legalRepresentativeIdNumber,
+        shareholders,
+      }),
+    )
+    .execute();
+}
+
+/** After a client's record changes, every party that is that client is indexed anew. */
+export async function reindexClientParties(trx: Transaction<Database>, clientId: number): Promise<number> {
+  const parties = await trx.selectFrom('parties').select('id').where('client_id', '=', clientId).execute();
+  for (const { id } of parties) await indexParty(trx, id);
+  return parties.length;
 }
 
 /** One row of `conflict_index` to insert. */

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { Type } from 'typebox';
-import { Empty, IdParams, Nullable, Ok, responses } from '../../schemas.js';
+import { Empty, Id, IdParams, Nullable, Ok, responses } from '../../schemas.js';
 import { can } from '../auth/roles.js';
 import { PartyKindSchema, PartyRoleSchema, ShareholderSchema } from '../conflicts/routes.js';
 import { registerTopic } from '../realtime/hub.js';
@@ -45,7 +45,7 @@ const PartyInputSchema = Type.Object(
     aliases: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 200 }), { maxItems: 20 })),
     phone: Type.Optional(Nullable(Text(40))),
     address: Type.Optional(Nullable(Text(300))),
-    client_id: Type.Optional(Nullable(Type.Integer({ minimum: 1 }))),
+    client_id: Type.Optional(Nullable(Id())),
   },
   { additionalProperties: false },
 );
@@ -139,8 +139,8 @@ const WorkRecordSchema = Type.Object(
   { additionalProperties: false },
 );
 const Reason = Type.Object({ reason: Type.String({ minLength: 2, maxLength: 500, description: 'why the full data is needed; kept in the audit trail' }) }, { additionalProperties: false });
-const PartyParams = Type.Object({ id: Type.Integer({ minimum: 1 }), partyId: Type.Integer({ minimum: 1 }) }, { additionalProperties: false });
-const TeamParams = Type.Object({ id: Type.Integer({ minimum: 1 }), userId: Type.Integer({ minimum: 1 }) }, { additionalProperties: false });
+const PartyParams = Type.Object({ id: Id(), partyId: Id() }, { additionalProperties: false });
+const TeamParams = Type.Object({ id: Id(), userId: Id() }, { additionalProperties: false });
 
 export const mattersRoutes: FastifyPluginAsync = async (app) => {
   const ctx = app.services;
@@ -177,11 +177,11 @@ export const mattersRoutes: FastifyPluginAsync = async (app) => {
             stage: Type.Optional(Nullable(Text(100))),
             fee_arrangement: Type.Optional(Nullable(FeeArrangement)),
             fee_amount: Type.Optional(Nullable(Money)),
-            responsible_lawyer_id: Type.Optional(Type.Integer({ minimum: 1 })),
-            team_ids: Type.Optional(Type.Array(Type.Integer({ minimum: 1 }), { maxItems: 50 })),
+            responsible_lawyer_id: Type.Optional(Id()),
+            team_ids: Type.Optional(Type.Array(Id(), { maxItems: 50 })),
             parties: Type.Array(PartyInputSchema, { minItems: 1, maxItems: 100 }),
             intake: Type.Optional(IntakeSchema),
-            conflict_check_id: Type.Optional(Type.Integer({ minimum: 1 })),
+            conflict_check_id: Type.Optional(Id()),
           },
           { additionalProperties: false },
         ),
@@ -243,7 +243,7 @@ export const mattersRoutes: FastifyPluginAsync = async (app) => {
             fee_amount: Type.Optional(Nullable(Money)),
             status: Type.Optional(Type.Union([Type.Literal('open'), Type.Literal('suspended'), Type.Literal('closed')])),
             closing_summary: Type.Optional(Nullable(Text(20000))),
-            responsible_lawyer_id: Type.Optional(Type.Integer({ minimum: 1 })),
+            responsible_lawyer_id: Type.Optional(Id()),
           },
           { additionalProperties: false, minProperties: 1 },
         ),
@@ -261,7 +261,7 @@ export const mattersRoutes: FastifyPluginAsync = async (app) => {
     '/api/matters/:id/team',
     {
       config: { permission: 'matters.manage' },
-      schema: { tags: ['matters'], summary: 'Add a team member', params: IdParams, body: Type.Object({ user_id: Type.Integer({ minimum: 1 }) }, { additionalProperties: false }), response: responses({ 200: Ok }) },
+      schema: { tags: ['matters'], summary: 'Add a team member', params: IdParams, body: Type.Object({ user_id: Id() }, { additionalProperties: false }), response: responses({ 200: Ok }) },
     },
     async (request) => {
       await addTeamMember(ctx, request.actor, (request.params as { id: number }).id, (request.body as { user_id: number }).user_id);
@@ -325,7 +325,7 @@ export const mattersRoutes: FastifyPluginAsync = async (app) => {
             content: Type.String({ minLength: 1, maxLength: 100000 }),
             hours: Type.Optional(Nullable(Type.String({ pattern: '^\\d{1,3}(\\.\\d{1,2})?$' }))),
             occurred_on: Type.Optional(Type.String({ format: 'date' })),
-            corrects_id: Type.Optional(Nullable(Type.Integer({ minimum: 1 }))),
+            corrects_id: Type.Optional(Nullable(Id())),
           },
           { additionalProperties: false },
         ),

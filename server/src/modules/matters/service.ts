@@ -1,13 +1,13 @@
 import type { Transaction, Updateable } from 'kysely';
 import type { Actor, ServiceContext } from '../../context.js';
 import type { Database, Matter, MatterStatus, MattersTable, Party, PartyRole } from '../../db/schema.js';
-import { shanghaiDate } from '../../calendar.js';
+import { parseCalendarDate, shanghaiDate } from '../../calendar.js';
 import { badRequest, conflict, forbidden } from '../../errors.js';
 import { appendAudit } from '../audit/service.js';
 import { can, type Permission } from '../auth/roles.js';
 import { maskIdNumber } from '../clients/identifiers.js';
 import { clientForParty, findVisibleClient, validatePersonId, validateUscc, type PartyKind } from '../clients/service.js';
-import { findConflicts, indexEntries, type SearchedParty } from '../conflicts/engine.js';
+import { findConflicts, indexParty, type SearchedParty } from '../conflicts/engine.js';
 import { normalizeName } from '../conflicts/names.js';
 import { recordConflictCheck } from '../conflicts/service.js';
 import { announce } from '../realtime/hub.js';
@@ -165,7 +165,7 @@ export async function createMatter(ctx: ServiceContext, actor: Actor, input: Mat
       .insertInto('matter_team')
       .values([{ matter_id: matter.id, user_id: responsibleId, role: 'responsible', added_at: now }, ...team.map((user_id) => ({ matter_id: matter.id, user_id, role: 'member' as const, added_at: now }))])
       .execute();
-    for (const p of parties) await insertParty(trx, actor, matter.id, p, now);
+    for (const p of parties) await insertParty(trx, actor, matter.id, p, now, warnings);
     await appendAudit(trx, {
       at: now,
       actor: actor.username,
@@ -196,7 +196,7 @@ async function referencedCheck(trx: Transaction<Database>, actor: Actor, id: num
   return check;
 }
 
-async function insertParty(trx: Transaction<Database>, actor: Actor, matterId: number, p: CleanParty, now: Date): Promise<Party> {
+async function insertParty(trx: Transaction<Database>, actor: Actor, matterId: number, p: CleanParty, now: Date, warnings: string[]): Promise<Party> {
   let clientId: number | null = null;
   if (p.client_id) {
     // Naming a client by id needs sight of it: a guessed id must not attach someone else's client.
@@ -218,41 +218,28 @@ async function insertParty(trx: Transaction<Database>, actor: Actor, matterId: n
         members: p.shareholders?.map((s) => ({ relation: 'shareholder' as const, name: s.name, id_number: s.id_number })),
       },
       now,
+      warnings,
     );
   }
   const party = await trx
     .insertInto('parties')
-    .values({ matter_id: matterId, role: p.role, kind: p.kind, name: p.name, id_type: p.id_type, id_number: p.id_number, uscc: p.uscc, legal_representative: p.legal_representative?.trim() || null, client_id: clientId, created_at: now })
+    .values({
+      matter_id: matterId,
+      role: p.role,
+      kind: p.kind,
+      name: p.name,
+      id_type: p.id_type,
+      id_number: p.id_number,
+      uscc: p.uscc,
+      legal_representative: p.legal_representative?.trim() || null,
+      aliases: [...new Set((p.aliases ?? []).map((a) => a.trim()).filter(Boolean))],
+      shareholders: JSON.stringify(p.shareholders ?? []),
+      client_id: clientId,
+      created_at: now,
+    })
     .returningAll()
     .executeTakeFirstOrThrow();
-  const aliases = [...(p.aliases ?? [])];
-  let legalRepresentative = p.legal_representative ?? null;
-  let legalRepresentativeIdNumber: string | null = null;
-  const shareholders = [...(p.shareholders ?? [])];
-  if (clientId) {
-    // What the register knows of the client is indexed too: former names (a renamed company is still
-    // the same adversary), its legal representative and its shareholders or partners.
-    const client = await trx.selectFrom('clients').select(['aliases', 'legal_representative', 'legal_representative_id_number']).where('id', '=', clientId).executeTakeFirstOrThrow();
-    aliases.push(...client.aliases);
-    legalRepresentative ||= client.legal_representative;
-    legalRepresentativeIdNumber = client.legal_representative_id_number;
-    const given = new Set(shareholders.map((s) => s.name));
-    const members = await trx.selectFrom('client_members').select(['name', 'kind', 'id_number', 'uscc']).where('client_id', '=', clientId).execute();
-    shareholders.push(...members.filter((m) => !given.has(m.name)));
-  }
-  const rows = indexEntries({
-    matterId,
-    partyId: party.id,
-    kind: p.kind,
-    name: p.name,
-    idNumber: p.id_number,
-    uscc: p.uscc,
-    aliases: [...new Set(aliases)],
-    legalRepresentative,
-    legalRepresentativeIdNumber,
-    shareholders,
-  });
-  await trx.insertInto('conflict_index').values(rows).execute();
+  await indexParty(trx, party.id);
   return party;
 }
 
@@ -463,7 +450,7 @@ export async function addParty(ctx: ServiceContext, actor: Actor, id: number, in
   return ctx.db.transaction().execute(async (trx) => {
     const m = await trx.updateTable('matters').set({ updated_at: now }).where('id', '=', id).returning('number').executeTakeFirstOrThrow();
     const check = await recordConflictCheck(ctx, trx, actor, { purpose: 'new_party', parties: searched, hits, matterId: id });
-    const row = await insertParty(trx, actor, id, party!, now);
+    const row = await insertParty(trx, actor, id, party!, now, warnings);
     await appendAudit(trx, { at: now, actor: actor.username, action: 'matter.party_add', object: `matter:${m.number}`, result: 'success', sourceIp: actor.sourceIp, detail: { party_id: row.id, role: row.role, conflict_check: check.id } });
     return { party: row, check, warnings };
   });
@@ -495,7 +482,7 @@ export async function addWorkRecord(ctx: ServiceContext, actor: Actor, matterId:
   await assertMatterVisible(ctx.db, actor, matterId);
   const now = ctx.clock.now();
   const today = shanghaiDate(now);
-  const occurredOn = input.occurred_on ?? today;
+  const occurredOn = input.occurred_on === undefined ? today : parseCalendarDate(input.occurred_on, 'occurred_on');
   if (occurredOn > today) throw badRequest('FUTURE_DATE', 'Work cannot be recorded for a future day. / 工作日期不能晚于今天。');
   return ctx.db.transaction().execute(async (trx) => {
     if (input.corrects_id) {
@@ -531,7 +518,7 @@ export async function recordClientInformed(ctx: ServiceContext, actor: Actor, ma
   await assertMatterVisible(ctx.db, actor, matterId);
   const now = ctx.clock.now();
   const at = input.informed_at ? new Date(input.informed_at) : now;
-  if (Number.isNaN(at.getTime()) || at > now) throw badRequest('INVALID_TIME', 'informed_at must be a past date-time. / 告知时间不正确。');
+  if (Number.isNaN(at.getTime()) || at > now || at.getUTCFullYear() < 1900) throw badRequest('INVALID_TIME', 'informed_at must be a past date-time. / 告知时间不正确。');
   await ctx.db.transaction().execute(async (trx) => {
     const m = await trx
       .updateTable('matters')
