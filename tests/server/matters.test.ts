@@ -208,6 +208,18 @@ t.test('concurrent intakes never share a matter number', async (t) => {
   t.same(seqs, Array.from({ length: n }, (_, i) => i + 1), 'consecutive from 1, no gaps');
 });
 
+t.test('two intakes for the two sides of one dispute, at the same moment, cannot both come out clear', async (t) => {
+  for (let round = 0; round < 3; round++) {
+    const [a, b] = [`甲方${round}号`, `乙方${round}号`];
+    const [x, y] = await Promise.all([
+      post(owner, '/api/matters', { title: `${a}诉${b}`, type: 'civil', parties: [{ role: 'client', kind: 'person', name: a }, { role: 'opposing', kind: 'person', name: b }] }),
+      post(outsider, '/api/matters', { title: `${b}诉${a}`, type: 'civil', parties: [{ role: 'client', kind: 'person', name: b }, { role: 'opposing', kind: 'person', name: a }] }),
+    ]);
+    t.ok(x.statusCode === 201 && y.statusCode === 201, `round ${round}: both recorded`);
+    t.ok(x.json().conflict_check.hit_count + y.json().conflict_check.hit_count > 0, `round ${round}: the later one sees the earlier`);
+  }
+});
+
 t.test('the numbering pattern is a setting; without {type} all types share one sequence', async (t) => {
   await inst.ctx.db
     .insertInto('settings')

@@ -66,8 +66,11 @@ const SCORES = { exact_id: 1, exact_name: 1, normalized: 0.95, pinyin: 0.85 } as
 const RELATED_FACTOR = 0.9;
 const FUZZY_MAX_SCORE = 0.94;
 const PRIORITY: Record<Exclude<MatchType, 'related'>, number> = { exact_id: 5, exact_name: 4, normalized: 3, pinyin: 2, fuzzy: 1 };
-/** Of two ways one party matched, the direct one wins, then the stronger kind, then the higher score. */
-const rank = (related: boolean, underlying: Exclude<MatchType, 'related'>, score: number) => (related ? 0 : 100) + PRIORITY[underlying] * 10 + score;
+/**
+ * Of two ways one party matched, the stronger evidence wins (an identical ID through a shareholder
+ * outweighs a similar company name), then the direct way, then the higher score.
+ */
+const rank = (related: boolean, underlying: Exclude<MatchType, 'related'>, score: number) => PRIORITY[underlying] * 10 + (related ? 0 : 5) + score;
 
 /** What is searched for one name. */
 export interface Term {
@@ -113,7 +116,8 @@ function term(queryIndex: number, via: Term['via'], name: string, kind: PartyKin
     name: name.trim(),
     norm,
     pinyin: personLike(name, kind) ? pinyinKeys(name) : [],
-    keys: personLike(name, kind) ? [] : substitutionKeys(norm),
+    // Without a kind, a name may be a company's: its typo keys cost one more index probe.
+    keys: kind === 'person' ? [] : substitutionKeys(norm),
     idNumber,
     uscc,
     fuzzy: [...norm].length >= FUZZY_MIN_LENGTH,
@@ -189,7 +193,8 @@ function differentPerson(t: Term, m: IndexMatch): boolean {
 export async function findConflicts(db: Db, parties: SearchedParty[], opts: { excludeMatterId?: number } = {}): Promise<ConflictHit[]> {
   const terms = searchTerms(await withRegisteredRelations(db, parties));
   const best = new Map<string, { t: Term; m: IndexMatch; match: MatchType; underlying: Exclude<MatchType, 'related'>; score: number }>();
-  await db.transaction().execute(async (trx) => {
+  const inTransaction = (fn: (trx: Db) => Promise<void>) => (db.isTransaction ? fn(db) : db.transaction().execute(fn));
+  await inTransaction(async (trx) => {
     // `%` uses this threshold, so the trigram index only returns candidates worth ranking.
     await sql`select set_config('pg_trgm.similarity_threshold', ${String(FUZZY_THRESHOLD)}, true)`.execute(trx);
     for (const t of terms) {
@@ -281,6 +286,16 @@ function sideOf(searched: PartyRole | undefined, found: PartyRole): ConflictHit[
 export async function cjkTrigramsWork(db: Db): Promise<boolean> {
   const { rows } = await sql<{ n: number | null }>`select array_length(show_trgm('张伟明'), 1) as n`.execute(db);
   return Number(rows[0]?.n ?? 0) > 0;
+}
+
+/**
+ * Serialises intakes for the rest of the caller's transaction. Two intakes for the two sides of one
+ * dispute, checked at the same moment, would each search before the other's parties exist and both
+ * come out clear; holding this lock from the search until the parties are indexed and committed
+ * makes the second search see the first.
+ */
+export async function lockIntake(trx: Transaction<Database>): Promise<void> {
+  await sql`select pg_advisory_xact_lock(hashtext('lawbox.conflict_intake'))`.execute(trx);
 }
 
 /**

@@ -136,7 +136,10 @@ export async function listConflictChecks(ctx: ServiceContext, actor: Actor, filt
  */
 export async function presentConflictCheck(db: Db, actor: Actor, row: ConflictCheckRow): Promise<ConflictCheck> {
   const hits = row.hits as ConflictHit[];
-  const visible = isReviewer(actor) ? null : await visibleMatterIds(db, actor, [...new Set(hits.map((h) => h.matter_id))]);
+  // A reviewer sees everything on checks others ran; on their own, the same as anyone, or a partner
+  // could search every matter of the firm through ad hoc checks.
+  const reviewing = isReviewer(actor) && row.created_by !== actor.userId;
+  const visible = reviewing ? null : await visibleMatterIds(db, actor, [...new Set(hits.map((h) => h.matter_id))]);
   const shown: ShownHit[] = hits.map((h) =>
     !visible || visible.has(h.matter_id)
       ? { ...h, redacted: false }
@@ -149,6 +152,8 @@ export async function presentConflictCheck(db: Db, actor: Actor, row: ConflictCh
           party_id: null,
           party_name: maskName(h.party_name) ?? '',
           matched_name: maskName(h.matched_name) ?? '',
+          // A related name may come from the client register rather than from what the user typed.
+          query_name: h.query_via ? (maskName(h.query_name) ?? '') : h.query_name,
           redacted: true,
         },
   );

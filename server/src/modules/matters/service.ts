@@ -7,7 +7,7 @@ import { appendAudit } from '../audit/service.js';
 import { can, type Permission } from '../auth/roles.js';
 import { maskIdNumber } from '../clients/identifiers.js';
 import { clientForParty, findVisibleClient, validatePersonId, validateUscc, type PartyKind } from '../clients/service.js';
-import { findConflicts, indexParty, type SearchedParty } from '../conflicts/engine.js';
+import { findConflicts, indexParty, lockIntake, type SearchedParty } from '../conflicts/engine.js';
 import { normalizeName } from '../conflicts/names.js';
 import { recordConflictCheck } from '../conflicts/service.js';
 import { announce } from '../realtime/hub.js';
@@ -119,10 +119,10 @@ export async function createMatter(ctx: ServiceContext, actor: Actor, input: Mat
   const responsibleId = input.responsible_lawyer_id ?? actor.userId;
   if (responsibleId === null) throw badRequest('RESPONSIBLE_LAWYER_REQUIRED', 'Name the responsible lawyer. / 请指定承办律师。');
   const searched = parties.map(asSearched);
-  // The search reads before the transaction: it may take a few index scans and needs no lock.
-  const hits = input.conflict_check_id === undefined ? await findConflicts(ctx.db, searched) : null;
   const now = ctx.clock.now();
   const matter = await ctx.db.transaction().execute(async (trx) => {
+    await lockIntake(trx);
+    const hits = input.conflict_check_id === undefined ? await findConflicts(trx, searched) : null;
     const responsible = await assertActiveUser(trx, responsibleId, 'responsible_lawyer_id');
     if (!LAWYER_ROLES.has(responsible.role)) {
       throw badRequest('NOT_A_LAWYER', 'The responsible lawyer must be a practising lawyer (lawyer, partner or director). / 承办律师须为执业律师。');
@@ -445,9 +445,10 @@ export async function addParty(ctx: ServiceContext, actor: Actor, id: number, in
   const warnings: string[] = [];
   const [party] = cleanParties([input], warnings);
   const searched = [asSearched(party!)];
-  const hits = await findConflicts(ctx.db, searched, { excludeMatterId: id });
   const now = ctx.clock.now();
   return ctx.db.transaction().execute(async (trx) => {
+    await lockIntake(trx);
+    const hits = await findConflicts(trx, searched, { excludeMatterId: id });
     const m = await trx.updateTable('matters').set({ updated_at: now }).where('id', '=', id).returning('number').executeTakeFirstOrThrow();
     const check = await recordConflictCheck(ctx, trx, actor, { purpose: 'new_party', parties: searched, hits, matterId: id });
     const row = await insertParty(trx, actor, id, party!, now, warnings);
