@@ -160,6 +160,13 @@ t.test('a matter with hits waits for review; the decision opens, declines or wai
     'the stored report cannot be altered, even in SQL',
   );
 
+  const lawyersCheck = await check(lawyer, [{ name: '上海瑞丰贸易有限公司' }, { name: '钱多多' }]);
+  const ownMatter = await openMatter(partner, { ...body('上海瑞丰贸易有限公司'), conflict_check_id: lawyersCheck.id });
+  t.equal(ownMatter.status, 'pending_conflict_review', 'a partner opens a matter on a lawyer’s pending check');
+  const selfDecide = await decide(partner, lawyersCheck.id, { decision: 'clear', note: '自己的案子' });
+  t.equal(selfDecide.statusCode, 403, 'but cannot clear the check of a matter he works on');
+  t.equal(selfDecide.json().error.code, 'SELF_REVIEW', 'four eyes');
+
   const declined = await openMatter(other, body('北京华信科技有限公司'));
   await decide(director, declined.conflict_check.id, { decision: 'conflict', note: '与在办案件直接冲突' });
   t.equal((await app.inject({ url: `/api/matters/${declined.id}`, headers: other.headers })).json().status, 'declined', 'a conflict declines the matter');

@@ -192,6 +192,10 @@ t.test('a party added later gets its own recorded check', async (t) => {
   t.equal(res.statusCode, 201, 'added');
   t.equal(res.json().conflict_check.hit_count, 1, 'hit on the criminal matter of 周某');
   t.equal(res.json().conflict_check.status, 'pending_review', 'sent to review');
+  const decided = await post(director, `/api/conflict-checks/${res.json().conflict_check.id}/decision`, { decision: 'conflict', note: '新增第三人与在办刑事案件冲突' });
+  t.equal(decided.statusCode, 200, 'the director finds a conflict');
+  t.equal((await get(owner, `/api/matters/${matter.id}`)).json().status, 'suspended', 'the running matter is suspended');
+  t.equal((await app.inject({ method: 'PATCH', url: `/api/matters/${matter.id}`, headers: owner.headers, payload: { status: 'open' } })).json().status, 'open', 'and reopened once the firm has dealt with it');
   const own = await post(owner, `/api/matters/${matter.id}/parties`, { role: 'related', kind: 'person', name: '陈静' });
   t.equal(own.json().conflict_check.hit_count, 0, 'the matter’s own parties are not hits on itself');
 });

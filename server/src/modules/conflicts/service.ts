@@ -185,6 +185,23 @@ function maskQueryParty(p: SearchedParty): SearchedParty {
   };
 }
 
+/** Whether the user created the matter, is its responsible lawyer or is on its team. */
+async function worksOnMatter(trx: Transaction<Database>, matterId: number, userId: number | null): Promise<boolean> {
+  const row = await trx
+    .selectFrom('matters as m')
+    .select('m.id')
+    .where('m.id', '=', matterId)
+    .where((eb) =>
+      eb.or([
+        eb('m.created_by', '=', userId ?? -1),
+        eb('m.responsible_lawyer_id', '=', userId ?? -1),
+        eb.exists(eb.selectFrom('matter_team as t').select('t.user_id').whereRef('t.matter_id', '=', 'm.id').where('t.user_id', '=', userId ?? -1)),
+      ]),
+    )
+    .executeTakeFirst();
+  return !!row;
+}
+
 /**
  * A reviewer's decision, final once made. Someone else than the check's author decides (four eyes);
  * a waiver needs the client's recorded consent. A matter waiting on this check opens on clear or
@@ -204,8 +221,8 @@ export async function decideConflictCheck(ctx: ServiceContext, actor: Actor, id:
     if (row.status !== 'pending_review') {
       throw conflict('ALREADY_DECIDED', `This check was already decided (${row.status}). / 该检索已有审查结论。`);
     }
-    if (row.created_by === actor.userId) {
-      throw forbidden('SELF_REVIEW', 'Another reviewer must decide on a check you ran. / 不能审查本人发起的检索。');
+    if (row.created_by === actor.userId || (row.matter_id !== null && (await worksOnMatter(trx, row.matter_id, actor.userId)))) {
+      throw forbidden('SELF_REVIEW', 'Another reviewer must decide on a check you ran or on a matter you work on. / 不能审查本人发起的检索或本人承办的案件。');
     }
     const decided = await trx
       .updateTable('conflict_checks')
@@ -223,14 +240,27 @@ export async function decideConflictCheck(ctx: ServiceContext, actor: Actor, id:
       detail: { decision: input.decision, consent: input.consent ?? null },
     });
     if (row.matter_id !== null) {
-      const matter = await trx
-        .updateTable('matters')
-        .set(input.decision === 'conflict' ? { status: 'declined', updated_at: now } : { status: 'open', opened_at: now, updated_at: now })
-        .where('id', '=', row.matter_id)
-        .where('status', '=', 'pending_conflict_review')
-        .where('conflict_check_id', '=', id)
-        .returning(['id', 'number', 'status'])
-        .executeTakeFirst();
+      // An intake check opens or declines its waiting matter. A conflict found on a party added later
+      // suspends the running matter: the firm must now decide whether it may go on acting.
+      const matter =
+        row.purpose === 'new_party'
+          ? input.decision === 'conflict'
+            ? await trx
+                .updateTable('matters')
+                .set({ status: 'suspended', updated_at: now })
+                .where('id', '=', row.matter_id)
+                .where('status', '=', 'open')
+                .returning(['id', 'number', 'status'])
+                .executeTakeFirst()
+            : undefined
+          : await trx
+              .updateTable('matters')
+              .set(input.decision === 'conflict' ? { status: 'declined', updated_at: now } : { status: 'open', opened_at: now, updated_at: now })
+              .where('id', '=', row.matter_id)
+              .where('status', '=', 'pending_conflict_review')
+              .where('conflict_check_id', '=', id)
+              .returning(['id', 'number', 'status'])
+              .executeTakeFirst();
       if (matter) {
         await appendAudit(trx, { at: now, actor: actor.username, action: 'matter.status_change', object: `matter:${matter.number}`, result: 'success', sourceIp: actor.sourceIp, detail: { to: matter.status, conflict_check: id } });
         await announce(trx, { topic: 'matters', data: { type: 'matter.status', id: matter.id, status: matter.status } });
