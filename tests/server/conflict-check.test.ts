@@ -74,6 +74,12 @@ t.test('each match type is found and labelled', async (t) => {
   const echoed = await check(lawyer, [{ name: '某人', id_number: '440524188001010014', shareholders: [{ name: '某股东', id_number: '11010519491231002X' }] }]);
   t.equal(echoed.query[0].id_number, '440524********0014', 'the searched ID number is echoed masked');
   t.equal(echoed.query[0].shareholders[0].id_number, '110105********002X', 'so is a shareholder’s');
+  const evidence = await check(lawyer, [{ name: '北京华信科技发展有限公司', shareholders: [{ name: '赵某', id_number: '11010519491231002X' }] }]);
+  t.match(
+    evidence.hits.find((h: { party_name: string }) => h.party_name === '北京华信科技有限公司'),
+    { match: 'related', underlying_match: 'exact_id' },
+    'an identical shareholder ID outranks a similar company name for the same party',
+  );
   const none = await check(lawyer, [{ name: '完全无关的名字有限公司' }]);
   t.equal(none.hits.length, 0, 'an unrelated name has no hit');
   t.equal(none.status, 'clear', 'and is clear at once');
@@ -192,6 +198,20 @@ t.test('a matter may reference an earlier check, which must cover all its partie
   t.equal(checks.length, 1, 'no second check was run');
 });
 
+t.test('former names are searched, and an earlier check must have searched what the matter records', async (t) => {
+  const alias = await check(lawyer, [{ name: '上海新名实业有限公司', aliases: ['上海瑞丰贸易有限公司'] }]);
+  t.ok(alias.hits.some((h: { party_name: string; match: string }) => h.party_name === '上海瑞丰贸易有限公司' && h.match === 'exact_name'), 'a former name hits');
+  const nameOnly = await check(lawyer, [{ name: '王二' }]);
+  const withId = await app.inject({
+    method: 'POST',
+    url: '/api/matters',
+    headers: lawyer.headers,
+    payload: { title: '王二案', type: 'civil', conflict_check_id: nameOnly.id, parties: [{ role: 'client', kind: 'person', name: '王二', id_number: '440524188001010014' }] },
+  });
+  t.equal(withId.statusCode, 400, 'a check run on the name alone does not cover a party with an ID number');
+  t.equal(withId.json().error.code, 'CONFLICT_CHECK_INCOMPLETE', 'stable code');
+});
+
 t.test('the printable report is HTML with the hits and the report hash', async (t) => {
   const c = await check(lawyer, [{ name: '上海瑞丰贸易有限公司' }]);
   const res = await app.inject({ url: `/api/conflict-checks/${c.id}/report`, headers: lawyer.headers });
@@ -232,4 +252,14 @@ t.test('the search query is kept as a reviewed SQL snapshot', async (t) => {
   const compiled = searchTermQuery(term!).compile(inst.ctx.db);
   t.matchSnapshot(compiled.sql.replace(/\s+/g, ' ').trim(), 'search SQL');
   t.matchSnapshot(compiled.parameters, 'its parameters: normalised name, pinyin keys, identifiers');
+});
+
+// Last: it moves the clock a month on, which ends every earlier session.
+t.test('an earlier check older than 30 days cannot stand for an intake', async (t) => {
+  const c = await check(lawyer, [{ name: '旧检索委托人' }]);
+  inst.clock.advance(31 * 86_400_000);
+  const reviewer = await signedIn(inst, 'partner');
+  const res = await app.inject({ method: 'POST', url: '/api/matters', headers: reviewer.headers, payload: { title: '旧检索', type: 'civil', conflict_check_id: c.id, parties: [{ role: 'client', kind: 'person', name: '旧检索委托人' }] } });
+  t.equal(res.statusCode, 409, 'refused');
+  t.equal(res.json().error.code, 'CONFLICT_CHECK_STALE', 'as stale');
 });

@@ -26,6 +26,8 @@ export interface SearchedParty {
   role?: PartyRole;
   legal_representative?: string | null;
   shareholders?: SearchedPerson[];
+  /** former names and aliases (曾用名、别名): each is searched as the party itself */
+  aliases?: string[];
 }
 
 export interface ConflictHit {
@@ -67,10 +69,12 @@ const RELATED_FACTOR = 0.9;
 const FUZZY_MAX_SCORE = 0.94;
 const PRIORITY: Record<Exclude<MatchType, 'related'>, number> = { exact_id: 5, exact_name: 4, normalized: 3, pinyin: 2, fuzzy: 1 };
 /**
- * Of two ways one party matched, the stronger evidence wins (an identical ID through a shareholder
- * outweighs a similar company name), then the direct way, then the higher score.
+ * Of two ways one party matched, an identical identifier wins, even through a shareholder (it
+ * outweighs a similar company name); then a match on the party itself over one through a related
+ * person; then the stronger kind of match, then the higher score.
  */
-const rank = (related: boolean, underlying: Exclude<MatchType, 'related'>, score: number) => PRIORITY[underlying] * 10 + (related ? 0 : 5) + score;
+const rank = (related: boolean, underlying: Exclude<MatchType, 'related'>, score: number) =>
+  (underlying === 'exact_id' ? 1000 : 0) + (related ? 0 : 100) + PRIORITY[underlying] * 10 + score;
 
 /** What is searched for one name. */
 export interface Term {
@@ -127,7 +131,9 @@ function term(queryIndex: number, via: Term['via'], name: string, kind: PartyKin
 export function searchTerms(parties: SearchedParty[]): Term[] {
   const terms: Term[] = [];
   parties.forEach((p, i) => {
-    terms.push(term(i, null, p.name, p.kind ?? (p.uscc ? 'organization' : undefined), normalizeIdNumber(p.id_number), normalizeUscc(p.uscc)));
+    const kind = p.kind ?? (p.uscc ? 'organization' : undefined);
+    terms.push(term(i, null, p.name, kind, normalizeIdNumber(p.id_number), normalizeUscc(p.uscc)));
+    for (const alias of p.aliases ?? []) if (alias.trim()) terms.push(term(i, null, alias, kind, null, null));
     if (p.legal_representative?.trim()) terms.push(term(i, 'legal_representative', p.legal_representative, 'person', null, null));
     for (const s of p.shareholders ?? []) {
       if (s.name.trim()) terms.push(term(i, 'shareholder', s.name, undefined, normalizeIdNumber(s.id_number), null));
@@ -253,21 +259,29 @@ export async function findConflicts(db: Db, parties: SearchedParty[], opts: { ex
 }
 
 /**
- * A searched organisation the client register knows (by USCC) brings its recorded legal
+ * A searched party the client register knows (by USCC or ID number) brings its recorded names, legal
  * representative and shareholders into the search, even when the person checking did not type them.
  */
 export async function withRegisteredRelations(db: Db, parties: SearchedParty[]): Promise<SearchedParty[]> {
   const usccs = [...new Set(parties.map((p) => normalizeUscc(p.uscc)).filter((u): u is string => !!u))];
-  if (usccs.length === 0) return parties;
-  const clients = await db.selectFrom('clients').select(['id', 'uscc', 'legal_representative']).where('uscc', 'in', usccs).execute();
+  const idNumbers = [...new Set(parties.map((p) => normalizeIdNumber(p.id_number)).filter((u): u is string => !!u))];
+  if (usccs.length === 0 && idNumbers.length === 0) return parties;
+  const clients = await db
+    .selectFrom('clients')
+    .select(['id', 'name', 'uscc', 'id_number', 'aliases', 'legal_representative'])
+    .where((eb) => eb.or([...(usccs.length ? [eb('uscc', 'in', usccs)] : []), ...(idNumbers.length ? [eb('id_number', 'in', idNumbers)] : [])]))
+    .execute();
   if (clients.length === 0) return parties;
   const members = await db.selectFrom('client_members').select(['client_id', 'name', 'id_number']).where('client_id', 'in', clients.map((c) => c.id)).execute();
   return parties.map((p) => {
-    const client = clients.find((c) => c.uscc === normalizeUscc(p.uscc));
+    const uscc = normalizeUscc(p.uscc);
+    const idNumber = normalizeIdNumber(p.id_number);
+    const client = clients.find((c) => (uscc !== null && c.uscc === uscc) || (idNumber !== null && c.id_number === idNumber));
     if (!client) return p;
     const known = new Set((p.shareholders ?? []).map((s) => normalizeName(s.name)));
     const extra = members.filter((m) => m.client_id === client.id && !known.has(normalizeName(m.name))).map((m) => ({ name: m.name, id_number: m.id_number }));
-    return { ...p, legal_representative: p.legal_representative || client.legal_representative, shareholders: [...(p.shareholders ?? []), ...extra] };
+    const aliases = [...new Set([...(p.aliases ?? []), client.name, ...client.aliases])].filter((a) => a !== p.name);
+    return { ...p, aliases, legal_representative: p.legal_representative || client.legal_representative, shareholders: [...(p.shareholders ?? []), ...extra] };
   });
 }
 

@@ -22,6 +22,7 @@ const SearchedPartySchema = Type.Object(
     role: Type.Optional(PartyRoleSchema),
     legal_representative: Type.Optional(Nullable(Type.String({ maxLength: 200 }))),
     shareholders: Type.Optional(Type.Array(ShareholderSchema, { maxItems: 100 })),
+    aliases: Type.Optional(Type.Array(Name, { maxItems: 20, description: 'former names and aliases' })),
   },
   { additionalProperties: false },
 );

@@ -7,7 +7,7 @@ import { appendAudit } from '../audit/service.js';
 import { can, type Permission } from '../auth/roles.js';
 import { maskIdNumber } from '../clients/identifiers.js';
 import { clientForParty, findVisibleClient, validatePersonId, validateUscc, type PartyKind } from '../clients/service.js';
-import { findConflicts, indexParty, lockIntake, type SearchedParty } from '../conflicts/engine.js';
+import { findConflicts, indexParty, lockIntake, normalizeIdNumber, normalizeUscc, type SearchedParty } from '../conflicts/engine.js';
 import { normalizeName } from '../conflicts/names.js';
 import { recordConflictCheck } from '../conflicts/service.js';
 import { announce } from '../realtime/hub.js';
@@ -91,6 +91,7 @@ function asSearched(p: CleanParty): SearchedParty {
     uscc: p.uscc,
     legal_representative: p.legal_representative ?? null,
     shareholders: p.shareholders ?? [],
+    aliases: p.aliases ?? [],
   };
 }
 
@@ -132,7 +133,7 @@ export async function createMatter(ctx: ServiceContext, actor: Actor, input: Mat
 
     const check = hits
       ? await recordConflictCheck(ctx, trx, actor, { purpose: 'intake', parties: searched, hits })
-      : await referencedCheck(trx, actor, input.conflict_check_id!, parties);
+      : await referencedCheck(trx, actor, input.conflict_check_id!, parties, now);
     if (check.status === 'conflict') {
       throw conflict('CONFLICT_OF_INTEREST', `Conflict check ${check.id} found a conflict; the matter cannot be opened. / 利益冲突审查结论为存在冲突，不能收案。`);
     }
@@ -183,15 +184,35 @@ export async function createMatter(ctx: ServiceContext, actor: Actor, input: Mat
 }
 
 /** A check run beforehand: the actor's own (or any, for a reviewer), unused, and naming every party. */
-async function referencedCheck(trx: Transaction<Database>, actor: Actor, id: number, parties: CleanParty[]) {
+/** How long an earlier check may stand for an intake: the firm's book changes every day. */
+const CHECK_VALID_DAYS = 30;
+
+function coveredBy(p: CleanParty, q: SearchedParty | undefined): boolean {
+  if (!q) return false;
+  const names = (list: (string | null | undefined)[]) => new Set(list.filter((x): x is string => !!x?.trim()).map(normalizeName));
+  const searched = names([...(q.aliases ?? []), q.legal_representative, ...(q.shareholders ?? []).map((s) => s.name)]);
+  const needed = names([...(p.aliases ?? []), p.legal_representative, ...(p.shareholders ?? []).map((s) => s.name)]);
+  return (
+    (p.id_number === null || normalizeIdNumber(q.id_number) === p.id_number) &&
+    (p.uscc === null || normalizeUscc(q.uscc) === p.uscc) &&
+    [...needed].every((n) => searched.has(n))
+  );
+}
+
+async function referencedCheck(trx: Transaction<Database>, actor: Actor, id: number, parties: CleanParty[], now: Date) {
   const check = await trx.selectFrom('conflict_checks').selectAll().where('id', '=', id).forUpdate().executeTakeFirst();
   const mayUse = check && (check.created_by === actor.userId || (actor.role && can(actor.role, 'conflicts.review')));
   if (!check || !mayUse) throw badRequest('CONFLICT_CHECK_NOT_FOUND', `No conflict check ${id} of yours to use. / 引用的利益冲突检索不存在。`);
   if (check.matter_id !== null) throw conflict('CONFLICT_CHECK_USED', `Conflict check ${id} already belongs to a matter. / 该检索已用于其他案件。`);
-  const checked = new Set((check.query as SearchedParty[]).map((p) => normalizeName(p.name)));
-  const missing = parties.filter((p) => !checked.has(normalizeName(p.name))).map((p) => p.name);
+  if (now.getTime() - check.created_at.getTime() > CHECK_VALID_DAYS * 86_400_000) {
+    throw conflict('CONFLICT_CHECK_STALE', `Conflict check ${id} is older than ${CHECK_VALID_DAYS} days; run a new one. / 引用的检索已超过 ${CHECK_VALID_DAYS} 天，请重新检索。`);
+  }
+  // Covered means searched with everything the matter now records of the party: its identifier,
+  // former names, legal representative and shareholders. A name alone can miss an exact_id hit.
+  const checked = new Map((check.query as SearchedParty[]).map((q) => [normalizeName(q.name), q]));
+  const missing = parties.filter((p) => !coveredBy(p, checked.get(normalizeName(p.name)))).map((p) => p.name);
   if (missing.length) {
-    throw badRequest('CONFLICT_CHECK_INCOMPLETE', `Conflict check ${id} does not cover: ${missing.join(', ')}. Run a check with every party. / 引用的检索未包含以下当事人：${missing.join('、')}。`);
+    throw badRequest('CONFLICT_CHECK_INCOMPLETE', `Conflict check ${id} does not cover: ${missing.join(', ')} (with identifiers, former names, representative and shareholders). Run a check with every party. / 引用的检索未完整包含以下当事人：${missing.join('、')}。`);
   }
   return check;
 }
