@@ -59,6 +59,8 @@ t.test('each match type is found and labelled', async (t) => {
     ['pinyin, given name first', { name: 'Weiming Zhang' }, 'pinyin', '张伟明'],
     ['fuzzy', { name: '上海瑞丰国际贸易有限公司' }, 'fuzzy', '上海瑞丰贸易有限公司'],
     ['fuzzy: one character off in a short company name', { name: '北京华新科技有限公司' }, 'fuzzy', '北京华信科技有限公司'],
+    ['normalized: without the place of registration', { name: '华信科技有限公司' }, 'normalized', '北京华信科技有限公司'],
+    ['normalized: the place in brackets', { name: '华信科技（北京）有限公司' }, 'normalized', '北京华信科技有限公司'],
     ['related: legal representative of a party', { name: '李建国', kind: 'person' }, 'related', '北京华信科技有限公司'],
     ['related: shareholder of a party', { name: '赵丽华', kind: 'person' }, 'related', '北京华信科技有限公司'],
     ['related: searched company’s shareholder is a party elsewhere', { name: '深圳某某投资有限公司', shareholders: [{ name: '张伟明' }] }, 'related', '张伟明'],

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { hasCjk, normalizeName, pinyinKey, pinyinKeys } from '../../server/src/modules/conflicts/names.js';
+import { hasCjk, normalizeName, pinyinKey, pinyinKeys, regionFreeKey, substitutionKeys } from '../../server/src/modules/conflicts/names.js';
 
 // A seeded generator: a failing fuzz case can be replayed.
 function rng(seed: number): () => number {
@@ -228,4 +228,16 @@ t.test('fuzz: realistic organisation and person names normalise idempotently', a
   }
   t.same(problems, [], '100,000 generated names: normalizeName(normalizeName(x)) === normalizeName(x)');
   t.ok(performance.now() - started < 10_000, 'and they take well under ten seconds');
+});
+
+t.test('regionFreeKey drops the place of registration; substitutionKeys blank one character each', async (t) => {
+  const key = (name: string) => regionFreeKey(normalizeName(name));
+  t.equal(key('深圳市秘密科技有限公司'), '=秘密科技', 'city prefix');
+  t.equal(key('广东省深圳市秘密科技有限公司'), '=秘密科技', 'province and city');
+  t.equal(key('秘密科技（深圳）有限公司'), '=秘密科技', 'place in brackets');
+  t.equal(key('秘密科技有限公司'), '=秘密科技', 'no place: the same key');
+  t.equal(key('北京银行'), null, 'too little left');
+  t.same(substitutionKeys('华信科技'), ['?信科技', '华?科技', '华信?技', '华信科?'], 'one key per position');
+  t.same(substitutionKeys('华信'), [], 'too short');
+  t.same(substitutionKeys('一二三四五六七八九'), [], 'long enough for trigrams');
 });

@@ -11,6 +11,9 @@ Array [
   "91350100M000100Y43",
   "北京华信科技有限公司",
   "北京华信科技",
+  Array [
+    "=华信科技",
+  ],
   Array [],
   0.8333333333333334,
   null,
@@ -25,6 +28,7 @@ Array [
     "北京华?科技",
     "北京华信?技",
     "北京华信科?",
+    "=华信科技",
   ],
   "北京华信科技",
   "北京华信科技",
@@ -33,5 +37,5 @@ Array [
 `
 
 exports[`tests/server/conflict-check.test.ts > TAP > the search query is kept as a reviewed SQL snapshot > search SQL 1`] = `
-select id, matter_id, party_id, relation, name, id_number, case when id_number = $1 or uscc = $2 then 'exact_id' when name = $3 then 'exact_name' when name_norm = $4 then 'normalized' when pinyin = any($5::text[]) then 'pinyin' else 'fuzzy' end as match, $6::float8 as sim from conflict_index where id_number = $7 or uscc = $8 or name = $9 or name_norm = $10 or pinyin = any($11::text[]) or name_keys && $12::text[] union all (select id, matter_id, party_id, relation, name, id_number, 'fuzzy' as match, similarity(name_norm, $13)::float8 as sim from conflict_index where name_norm % $14 order by sim desc limit $15)
+select id, matter_id, party_id, relation, name, id_number, case when id_number = $1 or uscc = $2 then 'exact_id' when name = $3 then 'exact_name' when name_norm = $4 or name_keys && $5::text[] then 'normalized' when pinyin = any($6::text[]) then 'pinyin' else 'fuzzy' end as match, $7::float8 as sim from conflict_index where id_number = $8 or uscc = $9 or name = $10 or name_norm = $11 or pinyin = any($12::text[]) or name_keys && $13::text[] union all (select id, matter_id, party_id, relation, name, id_number, 'fuzzy' as match, similarity(name_norm, $14)::float8 as sim from conflict_index where name_norm % $15 order by sim desc limit $16)
 `

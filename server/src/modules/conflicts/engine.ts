@@ -2,7 +2,7 @@ import { sql, type Insertable, type Transaction } from 'kysely';
 import type { Db } from '../../db/index.js';
 import type { ConflictIndexTable, Database, IndexRelation, PartyRole } from '../../db/schema.js';
 import { checkResidentId, checkUscc } from '../clients/identifiers.js';
-import { hasCjk, normalizeName, pinyinKey, pinyinKeys, substitutionKeys } from './names.js';
+import { hasCjk, normalizeName, pinyinKey, pinyinKeys, regionFreeKey, substitutionKeys } from './names.js';
 
 /**
  * The conflict-of-interest search (Z5.3). Every name a matter involves is one row of
@@ -85,6 +85,8 @@ export interface Term {
   pinyin: string[];
   /** one-character-substitution keys (organisations), see names.substitutionKeys */
   keys: string[];
+  /** the name without its place of registration (organisations), see names.regionFreeKey */
+  coreKeys: string[];
   idNumber: string | null;
   uscc: string | null;
   fuzzy: boolean;
@@ -122,6 +124,7 @@ function term(queryIndex: number, via: Term['via'], name: string, kind: PartyKin
     pinyin: personLike(name, kind) ? pinyinKeys(name) : [],
     // Without a kind, a name may be a company's: its typo keys cost one more index probe.
     keys: kind === 'person' ? [] : substitutionKeys(norm),
+    coreKeys: kind === 'person' ? [] : [regionFreeKey(norm)].filter((k): k is string => k !== null),
     idNumber,
     uscc,
     fuzzy: [...norm].length >= FUZZY_MIN_LENGTH,
@@ -162,13 +165,13 @@ export function searchTermQuery(t: Term) {
     select id, matter_id, party_id, relation, name, id_number,
       case when id_number = ${t.idNumber} or uscc = ${t.uscc} then 'exact_id'
            when name = ${t.name} then 'exact_name'
-           when name_norm = ${t.norm} then 'normalized'
+           when name_norm = ${t.norm} or name_keys && ${t.coreKeys}::text[] then 'normalized'
            when pinyin = any(${t.pinyin}::text[]) then 'pinyin'
            else 'fuzzy' end as match,
       ${(n - 1) / Math.max(n, 1)}::float8 as sim
     from conflict_index
     where id_number = ${t.idNumber} or uscc = ${t.uscc} or name = ${t.name} or name_norm = ${t.norm}
-      or pinyin = any(${t.pinyin}::text[]) or name_keys && ${t.keys}::text[]`;
+      or pinyin = any(${t.pinyin}::text[]) or name_keys && ${[...t.keys, ...t.coreKeys]}::text[]`;
   const fuzzy = sql<IndexMatch>`
     (select id, matter_id, party_id, relation, name, id_number, 'fuzzy' as match, similarity(name_norm, ${t.norm})::float8 as sim
      from conflict_index
@@ -387,7 +390,7 @@ export function indexEntries(p: IndexedParty): IndexEntry[] {
       name: name.trim(),
       name_norm: norm,
       pinyin: kind === 'person' ? pinyinKey(name) : null,
-      name_keys: kind === 'organization' ? substitutionKeys(norm) : [],
+      name_keys: kind === 'organization' ? [...substitutionKeys(norm), ...[regionFreeKey(norm)].filter((k): k is string => k !== null)] : [],
       id_number: idNumber,
       uscc,
     };

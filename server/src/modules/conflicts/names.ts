@@ -195,6 +195,17 @@ function formsEnd(s: string, breaks: number[]): number {
  * ("股份有限公司", "（集团）", "Co., Ltd.", a branch's "北京分公司" suffix). A name that is nothing
  * but forms ("有限公司") is kept whole rather than reduced to the empty string.
  */
+export function normalizeName(name: string): string {
+  const { s, breaks } = clean(name);
+  const end = formsEnd(s, breaks);
+  if (end > 0) return s.slice(0, end);
+  // Keeping `s` whole must also be what normalising `s` again yields; without the separators some
+  // English words no longer stand alone ("co ltd 公司" is "coltd公司", which strips to "coltd").
+  if (breaks.length === 0) return s;
+  const again = formsEnd(s, []);
+  return again > 0 ? s.slice(0, again) : s;
+}
+
 /** Organisation names this long get substitution keys; longer ones share enough trigrams already. */
 export const SUBSTITUTION_MIN = 4;
 export const SUBSTITUTION_MAX = 8;
@@ -211,15 +222,31 @@ export function substitutionKeys(norm: string): string[] {
   return chars.map((_, i) => [...chars.slice(0, i), '?', ...chars.slice(i + 1)].join(''));
 }
 
-export function normalizeName(name: string): string {
-  const { s, breaks } = clean(name);
-  const end = formsEnd(s, breaks);
-  if (end > 0) return s.slice(0, end);
-  // Keeping `s` whole must also be what normalising `s` again yields; without the separators some
-  // English words no longer stand alone ("co ltd 公司" is "coltd公司", which strips to "coltd").
-  if (breaks.length === 0) return s;
-  const again = formsEnd(s, []);
-  return again > 0 ? s.slice(0, again) : s;
+// Administrative divisions that open (or, in brackets, close) a company name: 企业名称 = 行政区划 + 字号
+// + 行业 + 组织形式. Provinces, autonomous regions, municipalities and the larger prefecture-level cities.
+const REGIONS = (
+  '北京 天津 上海 重庆 河北 山西 辽宁 吉林 黑龙江 江苏 浙江 安徽 福建 江西 山东 河南 湖北 湖南 广东 海南 四川 贵州 云南 ' +
+  '陕西 甘肃 青海 台湾 内蒙古 广西 西藏 宁夏 新疆 香港 澳门 广西壮族 宁夏回族 新疆维吾尔 中国 ' +
+  '石家庄 唐山 保定 太原 大同 沈阳 大连 鞍山 长春 吉林 哈尔滨 大庆 南京 苏州 无锡 常州 南通 徐州 扬州 镇江 盐城 ' +
+  '杭州 宁波 温州 嘉兴 湖州 绍兴 金华 台州 合肥 芜湖 福州 厦门 泉州 漳州 南昌 赣州 济南 青岛 烟台 潍坊 临沂 淄博 威海 ' +
+  '郑州 洛阳 武汉 宜昌 襄阳 长沙 株洲 湘潭 岳阳 广州 深圳 珠海 佛山 东莞 中山 惠州 江门 汕头 湛江 海口 三亚 成都 绵阳 ' +
+  '贵阳 遵义 昆明 西安 兰州 西宁 银川 乌鲁木齐 呼和浩特 包头 南宁 柳州 桂林 拉萨 浦东 滨海 雄安'
+).split(' ');
+const REGION_SUFFIXES = ['特别行政区', '自治区', '省', '市', '新区', '区', '县'];
+const REGION_PREFIX = new RegExp(`^(?:(?:${REGIONS.join('|')})(?:${REGION_SUFFIXES.join('|')})?)+`, 'u');
+const REGION_SUFFIX = new RegExp(`(?:${REGIONS.join('|')})(?:${REGION_SUFFIXES.join('|')})?$`, 'u');
+/** A core shorter than this (a bare trade name such as 华信) says too little on its own. */
+const CORE_MIN = 3;
+
+/**
+ * The name without the place it is registered in, as a key: `深圳市秘密科技有限公司`,
+ * `秘密科技（深圳）有限公司` and `秘密科技有限公司` all give `=秘密科技`. The same firm registers under
+ * its city's name and without it; the key lets one find the other. Takes a normalised name; null when
+ * too little is left to mean anything.
+ */
+export function regionFreeKey(norm: string): string | null {
+  const core = norm.replace(REGION_PREFIX, '').replace(REGION_SUFFIX, '');
+  return Array.from(core).length < CORE_MIN ? null : `=${core}`;
 }
 
 // ---------------------------------------------------------------------------------------------
