@@ -225,10 +225,14 @@ t.test('two intakes for the two sides of one dispute, at the same moment, cannot
 });
 
 t.test('the numbering pattern is a setting; without {type} all types share one sequence', async (t) => {
-  await inst.ctx.db
-    .insertInto('settings')
-    .values({ key: 'matter_numbering', value: JSON.stringify({ pattern: '{firm}{year}第{seq:5}号', firm_abbreviation: '京明衡' }) })
-    .execute();
+  const put = (as: As, payload: object) => app.inject({ method: 'PUT', url: '/api/settings/matter-numbering', headers: as.headers, payload });
+  t.equal((await put(owner, { pattern: '{year}第{seq}号', firm_abbreviation: '' })).statusCode, 403, 'a lawyer may not change it');
+  const noYear = await put(director, { pattern: '{firm}第{seq:5}号', firm_abbreviation: '京明衡' });
+  t.equal(noYear.statusCode, 400, 'a pattern without {year} would repeat numbers next year');
+  t.equal((await put(director, { pattern: '{year}第{sequence}号', firm_abbreviation: '' })).statusCode, 400, 'an unknown token is refused');
+  const set = await put(director, { pattern: '{firm}{year}第{seq:5}号', firm_abbreviation: '京明衡' });
+  t.equal(set.statusCode, 200, 'the director sets it');
+  t.same((await get(owner, '/api/settings/matter-numbering')).json(), { pattern: '{firm}{year}第{seq:5}号', firm_abbreviation: '京明衡' }, 'and anyone practising reads it');
   const a = await post(owner, '/api/matters', { title: 'a', type: 'civil', parties: [{ role: 'client', kind: 'person', name: '甲一' }] });
   const b = await post(owner, '/api/matters', { title: 'b', type: 'criminal', parties: [{ role: 'client', kind: 'person', name: '乙二' }] });
   t.match(a.json().number, /^京明衡\d{4}第00001号$/, 'pattern applied');

@@ -1,10 +1,10 @@
 import { shanghaiDate } from '../../calendar.js';
 import type { Actor, ServiceContext } from '../../context.js';
-import { appendAudit } from '../audit/service.js';
 import { createProject, createTask } from '../collaboration/service.js';
 import { recordFee } from '../fees/service.js';
 import { scanMatters } from '../tracking/service.js';
 import { createMatter, addWorkRecord, recordClientInformed, type MatterInput } from '../matters/service.js';
+import { updateNumberingSettings } from '../matters/numbering.js';
 
 /**
  * The demo firm's book of matters: clients of both kinds, an intake that hits an existing matter and
@@ -161,10 +161,7 @@ export async function loadDemoPractice(ctx: ServiceContext): Promise<{ matters: 
     if (!u) throw new Error(`demo user ${username} missing`);
     return { userId: u.id, username: u.username, role: u.role, sourceIp: null };
   };
-  await ctx.db.transaction().execute(async (trx) => {
-    await trx.insertInto('settings').values({ key: 'matter_numbering', value: JSON.stringify({ pattern: '({year}){firm}{type}字第{seq:4}号', firm_abbreviation: '京明衡' }) }).execute();
-    await appendAudit(trx, { at: ctx.clock.now(), actor: 'system', action: 'settings.matter_numbering', object: 'settings', result: 'success', detail: { firm_abbreviation: '京明衡' } });
-  });
+  await updateNumberingSettings(ctx, actor('director'), { pattern: '({year}){firm}{type}字第{seq:4}号', firm_abbreviation: '京明衡' });
   const ids: number[] = [];
   for (const m of MATTERS) {
     const by = actor(m.by);

@@ -2,7 +2,9 @@ import { sql, type Transaction } from 'kysely';
 import type { Db } from '../../db/index.js';
 import type { Database } from '../../db/schema.js';
 import { shanghaiYear } from '../../calendar.js';
+import type { Actor, ServiceContext } from '../../context.js';
 import { badRequest } from '../../errors.js';
+import { appendAudit } from '../audit/service.js';
 
 /** Matter types (案件类型), their Chinese names and the character code that goes into the matter number. */
 export const MATTER_TYPES = {
@@ -38,16 +40,34 @@ export interface NumberingSettings {
 export const DEFAULT_NUMBERING: NumberingSettings = { pattern: '({year}){firm}{type}字第{seq:4}号', firm_abbreviation: '' };
 const TOKEN = /\{(year|firm|type|seq)(?::(\d))?\}/g;
 
-/** A pattern needs a sequence number; anything else in braces is a typo worth refusing. */
+/**
+ * A pattern needs the sequence number and the year (the sequence restarts each year, so without the
+ * year next January would repeat this year's numbers); anything else in braces is a typo.
+ */
 export function validatePattern(pattern: string): void {
   const stripped = pattern.replace(TOKEN, '');
-  if (!/\{seq(?::\d)?\}/.test(pattern)) throw badRequest('INVALID_PATTERN', 'The numbering pattern needs {seq}. / 编号规则须包含 {seq}。');
+  if (!/\{seq(?::\d)?\}/.test(pattern) || !pattern.includes('{year}')) {
+    throw badRequest('INVALID_PATTERN', 'The numbering pattern needs {year} and {seq}. / 编号规则须包含 {year} 和 {seq}。');
+  }
   if (/[{}]/.test(stripped)) throw badRequest('INVALID_PATTERN', 'Unknown token in the numbering pattern; use {year} {firm} {type} {seq} {seq:N}. / 编号规则含未知占位符。');
 }
 
 export async function numberingSettings(db: Db): Promise<NumberingSettings> {
   const row = await db.selectFrom('settings').select('value').where('key', '=', 'matter_numbering').executeTakeFirst();
   return { ...DEFAULT_NUMBERING, ...((row?.value as Partial<NumberingSettings> | undefined) ?? {}) };
+}
+
+/** Sets the numbering; it applies to the next matter opened. Audited with the change. */
+export async function updateNumberingSettings(ctx: ServiceContext, actor: Actor, next: NumberingSettings): Promise<NumberingSettings> {
+  validatePattern(next.pattern);
+  const value: NumberingSettings = { pattern: next.pattern.trim(), firm_abbreviation: next.firm_abbreviation.trim() };
+  await ctx.db.transaction().execute(async (trx) => {
+    const before = await numberingSettings(trx);
+    const json = JSON.stringify(value);
+    await trx.insertInto('settings').values({ key: 'matter_numbering', value: json }).onConflict((oc) => oc.column('key').doUpdateSet({ value: json })).execute();
+    await appendAudit(trx, { at: ctx.clock.now(), actor: actor.username, action: 'settings.matter_numbering', object: 'settings:matter_numbering', result: 'success', sourceIp: actor.sourceIp, detail: { from: before, to: value } });
+  });
+  return value;
 }
 
 export function formatNumber(settings: NumberingSettings, year: number, type: MatterType, seq: number): string {

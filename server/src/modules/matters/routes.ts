@@ -4,7 +4,7 @@ import { Empty, Id, IdParams, Nullable, Ok, responses } from '../../schemas.js';
 import { can } from '../auth/roles.js';
 import { PartyKindSchema, PartyRoleSchema, ShareholderSchema } from '../conflicts/routes.js';
 import { registerTopic } from '../realtime/hub.js';
-import { MATTER_TYPE_IDS, MATTER_TYPES } from './numbering.js';
+import { MATTER_TYPE_IDS, MATTER_TYPES, numberingSettings, updateNumberingSettings, type NumberingSettings } from './numbering.js';
 import {
   addParty,
   addTeamMember,
@@ -159,6 +159,27 @@ export const mattersRoutes: FastifyPluginAsync = async (app) => {
       },
     },
     async () => MATTER_TYPE_IDS.map((type) => ({ type, label_zh: MATTER_TYPES[type].zh, label_en: MATTER_TYPES[type].en, code: MATTER_TYPES[type].code })),
+  );
+
+  const Numbering = Type.Object(
+    {
+      pattern: Type.String({ minLength: 1, maxLength: 100, description: 'tokens {year} {firm} {type} {seq} {seq:N}, e.g. ({year}){firm}{type}字第{seq:4}号' }),
+      firm_abbreviation: Type.String({ maxLength: 20, description: 'the firm’s short name in its numbers, e.g. 京明衡' }),
+    },
+    { additionalProperties: false },
+  );
+  app.get(
+    '/api/settings/matter-numbering',
+    { config: { permission: 'matters.read' }, schema: { tags: ['matters'], summary: 'How matter numbers are made', querystring: Empty, response: responses({ 200: Numbering }) } },
+    async () => numberingSettings(ctx.db),
+  );
+  app.put(
+    '/api/settings/matter-numbering',
+    {
+      config: { permission: 'practice.configure' },
+      schema: { tags: ['matters'], summary: 'Set the matter number pattern; applies to the next matter opened', body: Numbering, response: responses({ 200: Numbering }) },
+    },
+    async (request) => updateNumberingSettings(ctx, request.actor, request.body as NumberingSettings),
   );
 
   app.post(
