@@ -25,6 +25,7 @@ import { conflictsRoutes } from './modules/conflicts/routes.js';
 import { collaborationRoutes } from './modules/collaboration/routes.js';
 import { feesRoutes } from './modules/fees/routes.js';
 import { trackingRoutes } from './modules/tracking/routes.js';
+import { devicesRoutes } from './modules/devices/routes.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -126,5 +127,6 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(collaborationRoutes);
   await app.register(feesRoutes);
   await app.register(trackingRoutes);
+  await app.register(devicesRoutes);
   return app;
 }

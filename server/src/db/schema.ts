@@ -25,6 +25,9 @@ export interface Database {
   tasks: TasksTable;
   task_assignees: TaskAssigneesTable;
   task_comments: TaskCommentsTable;
+  agents: AgentsTable;
+  devices: DevicesTable;
+  device_events: DeviceEventsTable;
 }
 
 type Timestamp = ColumnType<Date, Date | string, Date | string>;
@@ -305,4 +308,34 @@ export interface TaskCommentsTable {
   author_id: number;
   body: string;
   created_at: Timestamp;
+}
+
+export type Availability = 'online' | 'offline' | 'unknown';
+
+export interface AgentsTable {
+  id: string;
+  name: string | null;
+  state: Generated<Availability>;
+  last_seen_at: Timestamp | null;
+  created_at: Timestamp;
+}
+
+export interface DevicesTable {
+  id: string;
+  agent_id: string | null;
+  profile: string | null;
+  name: string | null;
+  location: string | null;
+  state: Json<Record<string, unknown>> | null;
+  availability: Generated<Availability>;
+  updated_at: Timestamp;
+}
+
+export interface DeviceEventsTable {
+  event_id: string;
+  device_id: string;
+  type: string;
+  at: Timestamp;
+  data: Json<Record<string, unknown>>;
+  received_at: Timestamp;
 }
