@@ -1,9 +1,10 @@
-import { createPublicKey, verify, type KeyObject } from 'node:crypto';
+import { createHash, createPublicKey, verify, type KeyObject } from 'node:crypto';
 
 /**
  * Door decisions made on the device host, from the access list the server last published (retained on
- * `lawbox/agent/<agent>/access`). Nothing here waits on the network: a card read is decided from memory,
- * so doors keep working while the server or the broker is away.
+ * `lawbox/agent/<agent>/access`, schema `firmware-profiles/schema/mqtt/agent-access.schema.json`).
+ * Nothing here waits on the network: a card read is decided from memory, so doors keep working while
+ * the server or the broker is away, until the list itself expires.
  */
 
 export interface TimeWindow {
@@ -16,20 +17,25 @@ export interface TimeWindow {
 }
 
 export interface Credential {
-  /** the card number as the reader reports it, or a visitor pass code */
+  /** a card as upper-case hex, or a salted digest `sha256:<hex>` / `sm3:<hex>` (QR codes always) */
   credential: string;
   kind: 'card' | 'visitor_pass' | 'qr';
+  holder?: string;
   doors: string[];
-  /** absent or empty: any time */
-  windows?: TimeWindow[];
+  /** required by the schema: access at all hours is spelled out, never implied */
+  windows: TimeWindow[];
   valid_from?: string;
   valid_until?: string;
 }
 
 export interface Door {
   door: string;
+  name?: string;
+  /** the device that releases the lock */
   device: string;
   relay_channel?: number;
+  /** devices whose card reads open this door */
+  readers: string[];
   pulse_ms: number;
   /** what the lock does without power or control: fail_secure stays locked, fail_safe opens */
   fail_mode: 'fail_secure' | 'fail_safe';
@@ -37,14 +43,19 @@ export interface Door {
 
 export interface AccessList {
   version: number;
+  agent: string;
   issued_at: string;
   expires_at?: string;
+  /** IANA zone the windows are written in */
+  timezone: string;
+  /** base64; present when any credential is hashed */
+  credential_salt?: string;
   doors: Door[];
   credentials: Credential[];
-  signature: { alg: 'ed25519'; key_id: string; value: string };
+  signature: { alg: 'ed25519' | 'sm2'; key_id: string; value: string };
 }
 
-export type Reason = 'granted' | 'unknown_credential' | 'door_not_allowed' | 'outside_window' | 'not_yet_valid' | 'expired' | 'no_access_list' | 'unknown_door';
+export type Reason = 'granted' | 'unknown_credential' | 'door_not_allowed' | 'outside_window' | 'not_yet_valid' | 'expired' | 'list_expired' | 'unknown_reader';
 
 export interface Decision {
   granted: boolean;
@@ -52,13 +63,19 @@ export interface Decision {
   door: Door | null;
 }
 
-const SHANGHAI_OFFSET_MS = 8 * 3_600_000;
+const WEEKDAYS: Record<string, number> = { Mon: 1, Tue: 2, Wed: 3, Thu: 4, Fri: 5, Sat: 6, Sun: 7 };
 
-/** Minutes since midnight and ISO weekday, both in Beijing time. */
-function beijingClock(at: Date): { minute: number; weekday: number } {
-  const local = new Date(at.getTime() + SHANGHAI_OFFSET_MS);
-  const day = local.getUTCDay();
-  return { minute: local.getUTCHours() * 60 + local.getUTCMinutes(), weekday: day === 0 ? 7 : day };
+/** Minutes since midnight and ISO weekday in the list's time zone (Asia/Shanghai for a firm in China). */
+function zonedClock(format: Intl.DateTimeFormat, at: Date): { minute: number; weekday: number } {
+  let hour = 0;
+  let minute = 0;
+  let weekday = 0;
+  for (const part of format.formatToParts(at)) {
+    if (part.type === 'hour') hour = Number(part.value) % 24;
+    else if (part.type === 'minute') minute = Number(part.value);
+    else if (part.type === 'weekday') weekday = WEEKDAYS[part.value] ?? 0;
+  }
+  return { minute: hour * 60 + minute, weekday };
 }
 
 const toMinute = (hhmm: string): number => {
@@ -66,10 +83,18 @@ const toMinute = (hhmm: string): number => {
   return h! * 60 + m!;
 };
 
-function inWindow(windows: TimeWindow[] | undefined, at: Date): boolean {
-  if (!windows || windows.length === 0) return true;
-  const { minute, weekday } = beijingClock(at);
-  return windows.some((w) => w.days.includes(weekday) && minute >= toMinute(w.from) && minute < toMinute(w.to));
+function inWindow(windows: TimeWindow[], clock: { minute: number; weekday: number }): boolean {
+  return windows.some((w) => w.days.includes(clock.weekday) && clock.minute >= toMinute(w.from) && clock.minute < toMinute(w.to));
+}
+
+/** A card number as every read is normalised before lookup: upper-case hex, no separators. */
+export function canonicalCard(value: string): string {
+  return value.replace(/[^0-9a-fA-F]/g, '').toUpperCase();
+}
+
+/** The salted digest of a credential as the list stores hashed ones: `<alg>:` + hex(alg(salt ‖ value)). */
+export function credentialDigest(alg: 'sha256' | 'sm3', saltBase64: string, value: string): string {
+  return `${alg}:${createHash(alg).update(Buffer.from(saltBase64, 'base64')).update(value, 'utf8').digest('hex')}`;
 }
 
 /**
@@ -77,23 +102,47 @@ function inWindow(windows: TimeWindow[] | undefined, at: Date): boolean {
  * windows, whatever the size of the list.
  */
 export class AccessIndex {
-  private readonly doors: Map<string, Door>;
+  private readonly byReader: Map<string, Door>;
   private readonly credentials: Map<string, Credential>;
+  private readonly clock: Intl.DateTimeFormat;
+  private readonly expiresAt: number;
+  private readonly hashAlgs: ('sha256' | 'sm3')[];
 
   constructor(readonly list: AccessList) {
-    this.doors = new Map(list.doors.map((d) => [d.door, d]));
+    this.byReader = new Map(list.doors.flatMap((d) => d.readers.map((r) => [r, d] as const)));
     this.credentials = new Map(list.credentials.map((c) => [c.credential, c]));
+    this.clock = new Intl.DateTimeFormat('en-US', { timeZone: list.timezone, hourCycle: 'h23', hour: '2-digit', minute: '2-digit', weekday: 'short' });
+    this.expiresAt = list.expires_at ? new Date(list.expires_at).getTime() : Infinity;
+    this.hashAlgs = (['sha256', 'sm3'] as const).filter((alg) => list.credentials.some((c) => c.credential.startsWith(`${alg}:`)));
   }
 
-  decide(credential: string, door: string, at: Date): Decision {
-    const d = this.doors.get(door) ?? null;
-    if (!d) return { granted: false, reason: 'unknown_door', door: null };
-    const c = this.credentials.get(credential);
+  private lookup(value: string): Credential | undefined {
+    const card = canonicalCard(value);
+    const plain = card ? this.credentials.get(card) : undefined;
+    if (plain) return plain;
+    if (!this.list.credential_salt) return undefined;
+    for (const alg of this.hashAlgs) {
+      // Hashed entries are looked up by the digest of the value as read (a QR token) or as a card.
+      for (const v of new Set([value, card])) {
+        const found = v ? this.credentials.get(credentialDigest(alg, this.list.credential_salt, v)) : undefined;
+        if (found) return found;
+      }
+    }
+    return undefined;
+  }
+
+  /** A credential presented at a reader: which door it is, and whether it opens. */
+  decide(credential: string, reader: string, at: Date): Decision {
+    const d = this.byReader.get(reader) ?? null;
+    if (!d) return { granted: false, reason: 'unknown_reader', door: null };
+    // Past its expiry the list no longer speaks for the firm: a revoked card must not open forever.
+    if (at.getTime() >= this.expiresAt) return { granted: false, reason: 'list_expired', door: d };
+    const c = this.lookup(credential);
     if (!c) return { granted: false, reason: 'unknown_credential', door: d };
-    if (!c.doors.includes(door)) return { granted: false, reason: 'door_not_allowed', door: d };
+    if (!c.doors.includes(d.door)) return { granted: false, reason: 'door_not_allowed', door: d };
     if (c.valid_from && at < new Date(c.valid_from)) return { granted: false, reason: 'not_yet_valid', door: d };
     if (c.valid_until && at >= new Date(c.valid_until)) return { granted: false, reason: 'expired', door: d };
-    if (!inWindow(c.windows, at)) return { granted: false, reason: 'outside_window', door: d };
+    if (!inWindow(c.windows, zonedClock(this.clock, at))) return { granted: false, reason: 'outside_window', door: d };
     return { granted: true, reason: 'granted', door: d };
   }
 }
@@ -114,13 +163,14 @@ export function signedBytes(list: Omit<AccessList, 'signature'> & { signature?: 
   return Buffer.from(canonicalJson(rest), 'utf8');
 }
 
-export type VerifyResult = { ok: true } | { ok: false; reason: 'unknown_key' | 'bad_signature' | 'unsupported_alg' | 'expired' | 'older_version' };
+export type VerifyResult = { ok: true } | { ok: false; reason: 'unknown_key' | 'bad_signature' | 'unsupported_alg' | 'expired' | 'not_newer' | 'other_agent' };
 
 /**
- * Checks a list before the agent trusts it: signed (ed25519) by a key the agent was given, not
- * expired, and not older than the list it already holds (a replayed old list could restore revoked cards).
+ * Checks a list before the agent trusts it: signed (ed25519) by a key from the agent's own
+ * configuration, addressed to this agent, not expired, and newer than the list it runs (a replayed
+ * old list could restore revoked cards). SM2 signatures are not verified yet: such a list is refused.
  */
-export function verifyAccessList(list: AccessList, keys: Map<string, KeyObject | string>, opts: { now: Date; currentVersion?: number }): VerifyResult {
+export function verifyAccessList(list: AccessList, keys: Map<string, KeyObject | string>, opts: { now: Date; agent: string; currentVersion?: number }): VerifyResult {
   if (list.signature?.alg !== 'ed25519') return { ok: false, reason: 'unsupported_alg' };
   const key = keys.get(list.signature.key_id);
   if (!key) return { ok: false, reason: 'unknown_key' };
@@ -133,6 +183,7 @@ export function verifyAccessList(list: AccessList, keys: Map<string, KeyObject |
   }
   if (!valid) return { ok: false, reason: 'bad_signature' };
   if (list.expires_at && opts.now >= new Date(list.expires_at)) return { ok: false, reason: 'expired' };
-  if (opts.currentVersion !== undefined && list.version < opts.currentVersion) return { ok: false, reason: 'older_version' };
+  if (list.agent !== opts.agent) return { ok: false, reason: 'other_agent' };
+  if (opts.currentVersion !== undefined && list.version <= opts.currentVersion) return { ok: false, reason: 'not_newer' };
   return { ok: true };
 }
