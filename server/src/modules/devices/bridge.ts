@@ -7,7 +7,8 @@ import { announce } from '../realtime/hub.js';
 
 /**
  * The server's side of the MQTT contract (design/ARCHITECTURE.md): it stores every device event once
- * (`lawbox/event/<device>/<type>`, QoS 1, unique `event_id`) and follows the retained state and
+ * (`lawbox/event/<device>/<type>`, QoS 1, unique `event_id`), answers each on
+ * `lawbox/device/<device>/event_ack` so the agent may drop it from its journal, and follows the retained state and
  * availability of agents and devices. A malformed message is logged and dropped; it never stops the
  * server, and it never reaches the database.
  */
@@ -50,7 +51,7 @@ function parseJson(payload: Buffer): unknown {
 }
 
 /** Stores one event message; an event_id seen before is a redelivery and changes nothing. */
-export async function ingestEvent(ctx: ServiceContext, topic: string, payload: Buffer): Promise<{ result: IngestResult; reason?: string }> {
+export async function ingestEvent(ctx: ServiceContext, topic: string, payload: Buffer): Promise<{ result: IngestResult; reason?: string; device?: string; eventId?: string }> {
   const [, , device, type] = topic.split('/');
   if (!device || !type || !ID.test(device) || !ID.test(type)) return { result: 'rejected', reason: 'bad topic' };
   const body = parseJson(payload);
@@ -68,7 +69,7 @@ export async function ingestEvent(ctx: ServiceContext, topic: string, payload: B
     if (row) await announce(trx, { topic: 'devices', data: { type: 'device.event', device, event: type, at: at.toISOString() } });
     return !!row;
   });
-  return { result: inserted ? 'stored' : 'duplicate' };
+  return { result: inserted ? 'stored' : 'duplicate', device, eventId: body.event_id };
 }
 
 /** Follows a device's retained state or availability, and an agent's state. */
@@ -114,7 +115,14 @@ export function startDeviceBridge(ctx: ServiceContext, client: MqttClient, log: 
   const onMessage = (topic: string, payload: Buffer) => {
     queue = queue.then(async () => {
       try {
-        const outcome = topic.startsWith('lawbox/event/') ? await ingestEvent(ctx, topic, payload) : await trackState(ctx, topic, payload);
+        if (topic.startsWith('lawbox/event/')) {
+          const outcome = await ingestEvent(ctx, topic, payload);
+          if (outcome.result === 'rejected') log.warn({ topic, reason: outcome.reason, bytes: payload.length }, 'MQTT message refused');
+          // Stored now or before: the agent may forget it. A lost answer only costs a harmless resend.
+          else client.publish(`lawbox/device/${outcome.device}/event_ack`, JSON.stringify({ event_ids: [outcome.eventId] }), { qos: 0 });
+          return;
+        }
+        const outcome = await trackState(ctx, topic, payload);
         if (outcome.result === 'rejected') log.warn({ topic, reason: outcome.reason, bytes: payload.length }, 'MQTT message refused');
       } catch (err) {
         log.error({ err, topic }, 'MQTT message could not be stored');
