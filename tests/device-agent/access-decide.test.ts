@@ -44,8 +44,8 @@ t.test('decisions: reader → door → credential → validity → weekly window
   t.match(index.decide('12345640', 'hid-archive', friday10), { granted: true, reason: 'granted', door: { door: 'archive', relay_channel: 1 } }, 'a staff card at the archive reader opens the archive');
   t.equal(index.decide('12:34:56:40', 'osdp-1', friday10).granted, true, 'card numbers are normalised (separators, case)');
   t.match(index.decide('00000000', 'osdp-1', friday10), { granted: false, reason: 'unknown_credential' }, 'an unknown card is refused');
-  t.match(index.decide('99887766', 'hid-archive', friday10), { granted: false, reason: 'door_not_allowed' }, 'a card without the door is refused');
-  t.match(index.decide('12345640', 'garage-reader', friday10), { granted: false, reason: 'unknown_reader', door: null }, 'a reader of no door opens nothing');
+  t.match(index.decide('99887766', 'hid-archive', friday10), { granted: false, reason: 'wrong_door' }, 'a card without the door is refused');
+  t.match(index.decide('12345640', 'garage-reader', friday10), { granted: false, reason: 'reader_not_assigned', door: null }, 'a reader of no door opens nothing');
   t.equal(index.decide('99887766', 'osdp-1', friday10).granted, true, 'inside the weekday window');
   t.equal(index.decide('99887766', 'osdp-1', at('2026-11-27T19:00:00+08:00')).reason, 'outside_window', 'the window end is exclusive');
   t.equal(index.decide('99887766', 'osdp-1', at('2026-11-27T08:30:00+08:00')).granted, true, 'the window start is inclusive');

@@ -5,7 +5,8 @@ import path from 'node:path';
 import { Aedes } from 'aedes';
 import mqtt from 'mqtt';
 import t from 'tap';
-import { EventPublisher, type DeviceEvent } from '../../device-agent/src/bus/events.js';
+import { EventPublisher, eventPayload, type DeviceEvent } from '../../device-agent/src/bus/events.js';
+import { validateMessage } from '../../firmware-profiles/index.js';
 import { Journal } from '../../device-agent/src/journal/journal.js';
 import { createTestInstance } from '../helpers/instance.js';
 
@@ -32,6 +33,11 @@ async function until(ok: () => Promise<boolean> | boolean, ms: number): Promise<
   }
   return ok();
 }
+
+t.test('the agent publishes events in the contract’s shape', async (t) => {
+  const e: DeviceEvent = { event_id: randomUUID(), device: 'door-osdp-1', type: 'door_granted', at: new Date().toISOString(), data: { door: 'main-entrance', reader: 'door-osdp-1', kind: 'card', holder: 'person:17', list_version: 42 } };
+  t.same(validateMessage('event', JSON.parse(eventPayload(e))), { ok: true }, 'valid by firmware-profiles/schema/mqtt/event.schema.json');
+});
 
 t.test('10,000 events, the broker killed and restarted mid-stream: every one stored exactly once', async (t) => {
   let broker = await startBroker();

@@ -55,7 +55,7 @@ export interface AccessList {
   signature: { alg: 'ed25519' | 'sm2'; key_id: string; value: string };
 }
 
-export type Reason = 'granted' | 'unknown_credential' | 'door_not_allowed' | 'outside_window' | 'not_yet_valid' | 'expired' | 'list_expired' | 'unknown_reader';
+export type Reason = 'granted' | 'unknown_credential' | 'wrong_door' | 'outside_window' | 'not_yet_valid' | 'expired' | 'list_expired' | 'reader_not_assigned';
 
 export interface Decision {
   granted: boolean;
@@ -134,12 +134,12 @@ export class AccessIndex {
   /** A credential presented at a reader: which door it is, and whether it opens. */
   decide(credential: string, reader: string, at: Date): Decision {
     const d = this.byReader.get(reader) ?? null;
-    if (!d) return { granted: false, reason: 'unknown_reader', door: null };
+    if (!d) return { granted: false, reason: 'reader_not_assigned', door: null };
     // Past its expiry the list no longer speaks for the firm: a revoked card must not open forever.
     if (at.getTime() >= this.expiresAt) return { granted: false, reason: 'list_expired', door: d };
     const c = this.lookup(credential);
     if (!c) return { granted: false, reason: 'unknown_credential', door: d };
-    if (!c.doors.includes(d.door)) return { granted: false, reason: 'door_not_allowed', door: d };
+    if (!c.doors.includes(d.door)) return { granted: false, reason: 'wrong_door', door: d };
     if (c.valid_from && at < new Date(c.valid_from)) return { granted: false, reason: 'not_yet_valid', door: d };
     if (c.valid_until && at >= new Date(c.valid_until)) return { granted: false, reason: 'expired', door: d };
     if (!inWindow(c.windows, zonedClock(this.clock, at))) return { granted: false, reason: 'outside_window', door: d };

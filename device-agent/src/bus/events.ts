@@ -20,6 +20,8 @@ export interface DeviceEvent extends JournalEvent {
 }
 
 export const eventTopic = (e: Pick<DeviceEvent, 'device' | 'type'>) => `lawbox/event/${e.device}/${e.type}`;
+/** The message body, as firmware-profiles/schema/mqtt/event.schema.json describes it. */
+export const eventPayload = (e: DeviceEvent) => JSON.stringify({ event_id: e.event_id, device: e.device, type: e.type, at: e.at, data: e.data });
 export const EVENT_ACK_TOPIC = 'lawbox/device/+/event_ack';
 
 export class EventPublisher {
@@ -61,7 +63,7 @@ export class EventPublisher {
     this.lastSent.set(event.event_id, Date.now());
     const e = event as DeviceEvent;
     // Errors (a dropped connection mid-send) need no handling: the event stays pending and is resent.
-    this.client.publish(eventTopic(e), JSON.stringify({ event_id: e.event_id, at: e.at, data: e.data }), { qos: 1 }, () => {});
+    this.client.publish(eventTopic(e), eventPayload(e), { qos: 1 }, () => {});
   }
 
   /** Everything pending not sent within `resendAfterMs`, oldest first. */
