@@ -1,4 +1,5 @@
 import t from 'tap';
+import { mulberry32 as rng } from '../helpers/fuzz.js';
 import {
   ID_TYPES,
   checkLawyerLicence,
@@ -24,17 +25,6 @@ const USCC_WEIGHTS = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30
 function usccCheck(body: string): string {
   const sum = [...body].reduce((acc, c, i) => acc + USCC_ALPHABET.indexOf(c) * USCC_WEIGHTS[i]!, 0);
   return USCC_ALPHABET[(31 - (sum % 31)) % 31]!;
-}
-
-// A seeded generator: a failing fuzz case can be replayed.
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let x = Math.imul(s ^ (s >>> 15), 1 | s);
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function randomResidentId(r: () => number): { id: string; birthDate: string; sex: 'male' | 'female' } {

@@ -1,16 +1,6 @@
 import t from 'tap';
+import { mulberry32 as rng } from '../helpers/fuzz.js';
 import { hasCjk, normalizeName, pinyinKey, pinyinKeys, regionFreeKey, substitutionKeys } from '../../server/src/modules/conflicts/names.js';
-
-// A seeded generator: a failing fuzz case can be replayed.
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let x = Math.imul(s ^ (s >>> 15), 1 | s);
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 t.test('spellings of one organisation normalise to one name', async (t) => {
   const same = (a: string, b: string, message: string) =>

@@ -20,6 +20,7 @@
  * The only error thrown here is {@link FrameError} (a NAK is the subclass {@link MdcNakError});
  * {@link MdcDeframer} never throws.
  */
+import { DroppedRun } from './deframe.js';
 import { FrameError } from './errors.js';
 
 export const MDC_PROTOCOL = 'mdc';
@@ -371,32 +372,22 @@ export class MdcDeframer<D extends MdcDirection> {
     data.set(this.#buffer, 0);
     data.set(chunk, this.#buffer.length);
     const out: Array<MdcDeframed<D>> = [];
-    let dropStart = -1;
-    let dropError: FrameError | undefined;
-    const drop = (at: number, error: FrameError) => {
-      if (dropStart < 0) {
-        dropStart = at;
-        dropError = error;
-      }
-    };
+    const dropped = new DroppedRun();
     const flushDropped = (end: number) => {
-      if (dropStart >= 0 && dropError) {
-        out.push({ error: dropError, dropped: data.slice(dropStart, end) });
-        dropStart = -1;
-        dropError = undefined;
-      }
+      const report = dropped.close(data, end);
+      if (report) out.push(report);
     };
     let i = 0;
     while (i < data.length) {
       if (data[i] !== MDC_HEADER) {
         const next = data.indexOf(MDC_HEADER, i);
-        drop(i, new FrameError(MDC_PROTOCOL, 'BAD_HEADER', 'bytes before a 0xaa header'));
+        dropped.drop(i, new FrameError(MDC_PROTOCOL, 'BAD_HEADER', 'bytes before a 0xaa header'));
         i = next < 0 ? data.length : next;
         continue;
       }
       const available = data.length - i;
       if (available >= 4 && data[i + 3]! > this.#maxData) {
-        drop(i, new FrameError(MDC_PROTOCOL, 'BAD_LENGTH', `declared ${data[i + 3]} data bytes, above the cap of ${this.#maxData}`));
+        dropped.drop(i, new FrameError(MDC_PROTOCOL, 'BAD_LENGTH', `declared ${data[i + 3]} data bytes, above the cap of ${this.#maxData}`));
         i += 1;
         continue;
       }
@@ -409,7 +400,7 @@ export class MdcDeframer<D extends MdcDirection> {
       } catch (err) {
         const error = err instanceof FrameError ? err : new FrameError(MDC_PROTOCOL, 'BAD_HEADER', String(err));
         if (error.code === 'TRUNCATED' && !final) break;
-        drop(i, error);
+        dropped.drop(i, error);
         i += 1;
       }
     }

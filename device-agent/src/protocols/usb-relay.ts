@@ -12,6 +12,7 @@
  * `decodeRelay` and `RelayDeframer` exist for the board simulator used in tests and demos.
  * The only error thrown here is {@link FrameError}; the deframer never throws.
  */
+import { DroppedRun } from './deframe.js';
 import { FrameError } from './errors.js';
 
 export const RELAY_PROTOCOL = 'usb-relay';
@@ -104,33 +105,23 @@ export class RelayDeframer {
     data.set(this.#buffer, 0);
     data.set(chunk, this.#buffer.length);
     const out: RelayDeframed[] = [];
-    let dropStart = -1;
-    let dropError: FrameError | undefined;
-    const drop = (at: number, error: FrameError) => {
-      if (dropStart < 0) {
-        dropStart = at;
-        dropError = error;
-      }
-    };
+    const dropped = new DroppedRun();
     const flushDropped = (end: number) => {
-      if (dropStart >= 0 && dropError) {
-        out.push({ error: dropError, dropped: data.slice(dropStart, end) });
-        dropStart = -1;
-        dropError = undefined;
-      }
+      const report = dropped.close(data, end);
+      if (report) out.push(report);
     };
     let i = 0;
     while (i < data.length) {
       if (data[i] !== RELAY_HEADER) {
         const next = data.indexOf(RELAY_HEADER, i);
         const end = next < 0 ? data.length : next;
-        drop(i, new FrameError(RELAY_PROTOCOL, 'BAD_HEADER', 'bytes before a 0xa0 header'));
+        dropped.drop(i, new FrameError(RELAY_PROTOCOL, 'BAD_HEADER', 'bytes before a 0xa0 header'));
         i = end;
         continue;
       }
       if (data.length - i < RELAY_FRAME_LENGTH) {
         if (!final) break;
-        drop(i, new FrameError(RELAY_PROTOCOL, 'TRUNCATED', `stream ended ${data.length - i} bytes into a command`));
+        dropped.drop(i, new FrameError(RELAY_PROTOCOL, 'TRUNCATED', `stream ended ${data.length - i} bytes into a command`));
         i += 1;
         continue;
       }
@@ -140,7 +131,7 @@ export class RelayDeframer {
         out.push({ command });
         i += RELAY_FRAME_LENGTH;
       } catch (err) {
-        drop(i, err instanceof FrameError ? err : new FrameError(RELAY_PROTOCOL, 'BAD_HEADER', String(err)));
+        dropped.drop(i, err instanceof FrameError ? err : new FrameError(RELAY_PROTOCOL, 'BAD_HEADER', String(err)));
         i += 1;
       }
     }

@@ -1,4 +1,5 @@
 import t from 'tap';
+import { mulberry32 } from '../../helpers/fuzz.js';
 import { FrameError } from '../../../device-agent/src/protocols/errors.js';
 import {
   decodeCommand,
@@ -264,16 +265,9 @@ t.test('the deframer copes with chunk boundaries, garbage and false preambles', 
 // ---------------------------------------------------------------------------------------------------------
 // Fuzz
 
-/** mulberry32 */
+/** Random draws for the fuzz test, from a seeded generator. */
 function prng(seed: number) {
-  let s = seed >>> 0;
-  const next = () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let x = s;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
+  const next = mulberry32(seed);
   const int = (n: number) => Math.floor(next() * n);
   const bytes = (n: number) => {
     const b = Buffer.alloc(n);

@@ -1,4 +1,5 @@
 import t from 'tap';
+import { mulberry32 as rng } from '../../helpers/fuzz.js';
 import { FrameError } from '../../../device-agent/src/protocols/errors.js';
 import {
   MdcCmd,
@@ -31,17 +32,6 @@ import {
   type MdcDirection,
   type MdcReply,
 } from '../../../device-agent/src/protocols/mdc.js';
-
-// A seeded generator: a failing fuzz case can be replayed.
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let x = Math.imul(s ^ (s >>> 15), 1 | s);
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const bytes = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s.replace(/\s+/g, ''), 'hex'));
 const hex = (b: Uint8Array): string => [...b].map((n) => n.toString(16).padStart(2, '0')).join(' ');

@@ -1,4 +1,5 @@
 import t from 'tap';
+import { mulberry32 } from '../../helpers/fuzz.js';
 import { FrameError } from '../../../device-agent/src/protocols/errors.js';
 import {
   OSDP_CMD,
@@ -321,16 +322,9 @@ t.test('deframer', async (t) => {
 
 // ------------------------------------------------------------------------------------------------- fuzz
 
-/** mulberry32: small, fast, seedable */
+/** Random draws for the fuzz test, from a seeded generator. */
 function prng(seed: number) {
-  let s = seed >>> 0;
-  const next = () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let z = s;
-    z = Math.imul(z ^ (z >>> 15), z | 1);
-    z ^= z + Math.imul(z ^ (z >>> 7), z | 61);
-    return ((z ^ (z >>> 14)) >>> 0) / 4294967296;
-  };
+  const next = mulberry32(seed);
   const int = (n: number) => Math.floor(next() * n);
   const bytes = (n: number) => {
     const b = Buffer.alloc(n);

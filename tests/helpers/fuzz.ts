@@ -1,0 +1,13 @@
+/**
+ * mulberry32: a small, fast, seedable generator of floats in [0, 1). Fuzz tests draw from it so a
+ * failing case can be replayed from its seed.
+ */
+export function mulberry32(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let x = Math.imul(s ^ (s >>> 15), 1 | s);
+    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
+    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
+  };
+}
