@@ -1,1 +1,0 @@
-export { FrameError } from './protocols/errors.js';
