@@ -56,6 +56,8 @@ export class Agent {
       will: { topic: stateTopic, payload: Buffer.from(JSON.stringify({ state: 'offline' })), qos: 1, retain: true },
     });
     this.client.on('connect', () => {
+      // Small packets at once: Nagle's algorithm would hold a door event back by up to ~40 ms.
+      (this.client.stream as { setNoDelay?: (on: boolean) => void } | undefined)?.setNoDelay?.(true);
       this.client.publish(stateTopic, JSON.stringify({ state: 'online' }), { qos: 1, retain: true });
       this.client.subscribe([`lawbox/agent/${config.id}/access`], { qos: 1 });
       this.log.info({ broker: config.brokerUrl }, 'agent connected');

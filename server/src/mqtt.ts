@@ -46,7 +46,12 @@ export async function startMqtt(config: Config, log: Logger): Promise<MqttLink> 
         done(err, false);
       },
     });
-    server = createServer(broker.handle);
+    // Small MQTT packets go out at once: with Nagle's algorithm and delayed ACKs each hop can wait ~40 ms.
+    const handle = broker.handle;
+    server = createServer((socket) => {
+      socket.setNoDelay(true);
+      handle(socket);
+    });
     server.on('error', (err) => log.error({ err }, 'embedded MQTT broker error'));
     try {
       server.listen(config.mqttPort, config.mqttHost);
@@ -70,6 +75,7 @@ export async function startMqtt(config: Config, log: Logger): Promise<MqttLink> 
     connectTimeout: 5000,
     ...(broker ? internal : {}),
   });
+  client.on('connect', () => noDelay(client));
   client.on('error', (err) => log.warn({ err: err.message }, 'MQTT link error'));
   client.on('offline', () => log.warn('MQTT link offline; retrying'));
   // Wait briefly for the first connection; an unreachable broker is reported by /api/health, not fatal.
@@ -87,6 +93,11 @@ export async function startMqtt(config: Config, log: Logger): Promise<MqttLink> 
       if (server) await new Promise<void>((resolve) => server!.close(() => resolve()));
     },
   };
+}
+
+/** mqtt.js opens plain TCP sockets with Nagle's algorithm on; a door event should not wait for it. */
+export function noDelay(client: MqttClient): void {
+  (client.stream as { setNoDelay?: (on: boolean) => void } | undefined)?.setNoDelay?.(true);
 }
 
 function safeEqual(a: Buffer, b: Buffer): boolean {
