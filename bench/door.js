@@ -70,8 +70,8 @@ try {
   await new Promise((r) => serverClient.once('connect', r));
   serverClient.stream.setNoDelay(true);
   cleanups.push(() => serverClient.endAsync(true));
-  const stopBridge = startDeviceBridge({ db: database.db, config, clock: systemClock }, serverClient, { warn: () => {}, error: () => {} });
-  cleanups.push(stopBridge);
+  const bridge = startDeviceBridge({ db: database.db, config, clock: systemClock }, serverClient, { warn: () => {}, error: () => {} });
+  cleanups.push(bridge.stop);
 
   // Serial lines, the simulated devices and the agent's pieces.
   const readerLine = await ptyPair('reader');

@@ -26,6 +26,18 @@ export interface AgentLog {
 
 export type AgentDecision = Decision | { granted: false; reason: 'no_access_list'; door: null };
 
+/** A device's answer to a `/set` command; thrown errors with a `code` become `{ok:false,error}`. */
+export type CommandHandler = (body: Record<string, unknown>) => Promise<Record<string, unknown> | void>;
+
+export class CommandError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
 /**
  * The agent's core: its MQTT presence (retained online, offline as last will), the access list it
  * decides from (taken only when verified, kept on disk so a restart without network still opens
@@ -37,6 +49,7 @@ export class Agent {
   private readonly journal: Journal;
   private index: AccessIndex | null = null;
   private readonly accessFile: string;
+  private readonly handlers = new Map<string, CommandHandler>();
 
   constructor(
     readonly config: AgentConfig,
@@ -59,18 +72,54 @@ export class Agent {
       // Small packets at once: Nagle's algorithm would hold a door event back by up to ~40 ms.
       (this.client.stream as { setNoDelay?: (on: boolean) => void } | undefined)?.setNoDelay?.(true);
       this.client.publish(stateTopic, JSON.stringify({ state: 'online' }), { qos: 1, retain: true });
-      this.client.subscribe([`lawbox/agent/${config.id}/access`], { qos: 1 });
+      this.client.subscribe([`lawbox/agent/${config.id}/access`, ...[...this.handlers.keys()].map((d) => `lawbox/device/${d}/set`)], { qos: 1 });
       this.log.info({ broker: config.brokerUrl }, 'agent connected');
     });
     this.client.on('error', (err) => this.log.warn({ err: err.message }, 'MQTT error'));
     this.client.on('message', (topic, payload) => {
       if (topic === `lawbox/agent/${config.id}/access`) this.takeAccessList(payload, 'mqtt');
+      else if (topic.startsWith('lawbox/device/') && topic.endsWith('/set')) void this.runCommand(topic.split('/')[2] ?? '', payload);
     });
     this.events = new EventPublisher(this.journal, this.client);
   }
 
   get accessVersion(): number | null {
     return this.index?.list.version ?? null;
+  }
+
+  /** Takes `/set` commands for a device this agent drives. */
+  handle(device: string, handler: CommandHandler): void {
+    this.handlers.set(device, handler);
+    if (this.client.connected) this.client.subscribe(`lawbox/device/${device}/set`, { qos: 1 });
+  }
+
+  /**
+   * Runs one command and answers on `/result` with the same transaction. A message without a
+   * transaction cannot be answered and is logged; a bad one is answered with an error, never fatal.
+   */
+  private async runCommand(device: string, payload: Buffer): Promise<void> {
+    let body: Record<string, unknown>;
+    try {
+      body = JSON.parse(payload.toString('utf8')) as Record<string, unknown>;
+    } catch {
+      this.log.warn({ device }, 'command refused: not JSON');
+      return;
+    }
+    const transaction = typeof body?.transaction === 'string' && body.transaction.length <= 64 ? body.transaction : null;
+    if (!transaction) {
+      this.log.warn({ device }, 'command refused: no transaction to answer');
+      return;
+    }
+    const answer = (result: Record<string, unknown>) => this.client.publish(`lawbox/device/${device}/result`, JSON.stringify({ transaction, ...result }), { qos: 1 });
+    const handler = this.handlers.get(device);
+    if (!handler) return void answer({ ok: false, error: { code: 'UNKNOWN_DEVICE', message: `this agent does not drive ${device}` } });
+    try {
+      const state = await handler(body);
+      answer(state ? { ok: true, state } : { ok: true });
+    } catch (err) {
+      const code = err instanceof CommandError ? err.code : 'COMMAND_FAILED';
+      answer({ ok: false, error: { code, message: (err as Error).message } });
+    }
   }
 
   /** A credential at a reader, decided from memory: no network involved. */

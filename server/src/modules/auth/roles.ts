@@ -35,6 +35,7 @@ export const PERMISSIONS = {
   'personal_data.unmask': '查看完整个人信息（留痕） / see unmasked personal data (audited)',
   'practice.configure': '设置案件编号与监控阈值 / configure matter numbering and tracking thresholds',
   'devices.read': '查看设备与设备事件 / see devices, their state and events',
+  'doors.open': '远程开门（留痕） / open a door remotely (audited)',
 } as const;
 
 export type Permission = keyof typeof PERMISSIONS;
@@ -51,8 +52,8 @@ const GRANTS: Record<Role, Permission[]> = {
   intern: PRACTICE,
   lawyer: LAWYER,
   partner: [...LAWYER, 'conflicts.review'],
-  director: [...LAWYER, 'users.read', 'matters.read_all', 'conflicts.review', 'fees.manage', 'practice.configure', 'devices.read'],
-  admin_staff: [...LAWYER, 'users.read', 'matters.read_all', 'fees.manage', 'devices.read'],
+  director: [...LAWYER, 'users.read', 'matters.read_all', 'conflicts.review', 'fees.manage', 'practice.configure', 'devices.read', 'doors.open'],
+  admin_staff: [...LAWYER, 'users.read', 'matters.read_all', 'fees.manage', 'devices.read', 'doors.open'],
   finance: ['clients.read', 'matters.read', 'matters.read_all', 'fees.manage'],
   it_admin: ['system.read', 'users.read', 'devices.read'],
   security_admin: ['users.read', 'users.manage'],

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { MqttClient } from 'mqtt';
 import { Type } from 'typebox';
 import { Compile } from 'typebox/compile';
@@ -18,6 +19,7 @@ export const TOPICS = {
   deviceState: 'lawbox/device/+',
   deviceAvailability: 'lawbox/device/+/availability',
   agentState: 'lawbox/agent/+/state',
+  deviceResult: 'lawbox/device/+/result',
 } as const;
 
 const ID = /^[a-z0-9][a-z0-9_-]{0,63}$/;
@@ -109,10 +111,30 @@ export async function trackState(ctx: ServiceContext, topic: string, payload: Bu
  * Subscribes the server's MQTT client to the contract's topics. Messages are handled one at a time in
  * arrival order, so a device's state updates cannot overtake each other.
  */
-export function startDeviceBridge(ctx: ServiceContext, client: MqttClient, log: BridgeLog): () => Promise<void> {
+export interface CommandResult {
+  ok: boolean;
+  error?: { code: string; message: string };
+  state?: Record<string, unknown>;
+}
+
+export interface DeviceBridge {
+  /** Sends `/set` with a fresh transaction and waits for the device's `/result`; null on timeout. */
+  command(device: string, body: Record<string, unknown>, timeoutMs: number): Promise<CommandResult | null>;
+  stop(): Promise<void>;
+}
+
+export function startDeviceBridge(ctx: ServiceContext, client: MqttClient, log: BridgeLog): DeviceBridge {
   let queue = Promise.resolve();
+  const waiting = new Map<string, (result: CommandResult) => void>();
   const subscribe = () => client.subscribe(Object.values(TOPICS), { qos: 1 }, (err) => err && log.warn({ err: err.message }, 'device topics: subscribe failed'));
   const onMessage = (topic: string, payload: Buffer) => {
+    if (topic.endsWith('/result')) {
+      // Answers to commands are matched by transaction and never stored.
+      const body = parseJson(payload) as { transaction?: unknown; ok?: unknown; error?: CommandResult['error']; state?: CommandResult['state'] } | undefined;
+      const done = typeof body?.transaction === 'string' ? waiting.get(body.transaction) : undefined;
+      if (done && typeof body?.ok === 'boolean') done({ ok: body.ok, error: body.error, state: body.state });
+      return;
+    }
     queue = queue.then(async () => {
       try {
         if (topic.startsWith('lawbox/event/')) {
@@ -132,9 +154,25 @@ export function startDeviceBridge(ctx: ServiceContext, client: MqttClient, log: 
   client.on('message', onMessage);
   client.on('connect', subscribe);
   if (client.connected) subscribe();
-  return async () => {
-    client.off('message', onMessage);
-    client.off('connect', subscribe);
-    await queue;
+  return {
+    command: (device, body, timeoutMs) =>
+      new Promise((resolve) => {
+        const transaction = randomUUID();
+        const timer = setTimeout(() => {
+          waiting.delete(transaction);
+          resolve(null);
+        }, timeoutMs);
+        waiting.set(transaction, (result) => {
+          clearTimeout(timer);
+          waiting.delete(transaction);
+          resolve(result);
+        });
+        client.publish(`lawbox/device/${device}/set`, JSON.stringify({ transaction, ...body }), { qos: 1 });
+      }),
+    stop: async () => {
+      client.off('message', onMessage);
+      client.off('connect', subscribe);
+      await queue;
+    },
   };
 }

@@ -1,7 +1,8 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { Type } from 'typebox';
 import { Empty, Nullable, responses } from '../../schemas.js';
-import { notFound } from '../../errors.js';
+import { AppError, notFound } from '../../errors.js';
+import { recordAudit } from '../audit/service.js';
 import { can } from '../auth/roles.js';
 import { registerTopic } from '../realtime/hub.js';
 import { startDeviceBridge } from './bridge.js';
@@ -23,14 +24,17 @@ const EventSchema = Type.Object(
   { event_id: Type.String(), device_id: Type.String(), type: Type.String(), at: Type.String(), data: Type.Record(Type.String(), Type.Unknown()), received_at: Type.String() },
   { additionalProperties: false },
 );
+/** How long a remote command waits for the device's answer. */
+const COMMAND_TIMEOUT_MS = 5000;
+
 const DeviceParams = Type.Object({ id: Type.String({ pattern: '^[a-z0-9][a-z0-9_-]{0,63}$' }) }, { additionalProperties: false });
 
 export const devicesRoutes: FastifyPluginAsync = async (app) => {
   const ctx = app.services;
   registerTopic('devices', (user) => can(user.role, 'devices.read'));
   // The bridge lives as long as the app: tests and the server get it alike.
-  const stopBridge = startDeviceBridge(ctx, app.mqtt.client, app.log);
-  app.addHook('onClose', stopBridge);
+  const bridge = startDeviceBridge(ctx, app.mqtt.client, app.log);
+  app.addHook('onClose', bridge.stop);
 
   app.get(
     '/api/devices',
@@ -59,6 +63,40 @@ export const devicesRoutes: FastifyPluginAsync = async (app) => {
       if (!device) throw notFound('DEVICE_NOT_FOUND', `No device ${id}. / 设备不存在。`);
       const rows = await ctx.db.selectFrom('device_events').selectAll().where('device_id', '=', id).orderBy('at', 'desc').limit((request.query as { limit: number }).limit).execute();
       return rows.map((e) => ({ ...e, at: e.at.toISOString(), received_at: e.received_at.toISOString() }));
+    },
+  );
+
+  app.post(
+    '/api/devices/:id/open',
+    {
+      config: { permission: 'doors.open' },
+      schema: {
+        tags: ['devices'],
+        summary: 'Open a door remotely: the door’s lock device pulses its relay (audited, with the outcome)',
+        params: DeviceParams,
+        body: Type.Object({ duration_ms: Type.Integer({ minimum: 500, maximum: 30_000, default: 3000 }), reason: Type.String({ minLength: 2, maxLength: 200 }) }, { additionalProperties: false }),
+        response: responses({ 200: Type.Object({ ok: Type.Literal(true) }, { additionalProperties: false }) }),
+      },
+    },
+    async (request) => {
+      const { id } = request.params as { id: string };
+      const { duration_ms, reason } = request.body as { duration_ms: number; reason: string };
+      const device = await ctx.db.selectFrom('devices').select('id').where('id', '=', id).executeTakeFirst();
+      if (!device) throw notFound('DEVICE_NOT_FOUND', `No device ${id}. / 设备不存在。`);
+      const result = await bridge.command(id, { action: 'open', params: { duration_ms } }, COMMAND_TIMEOUT_MS);
+      const outcome = result === null ? 'timeout' : result.ok ? 'opened' : (result.error?.code ?? 'refused');
+      await recordAudit(ctx.db, {
+        at: ctx.clock.now(),
+        actor: request.actor.username,
+        action: 'door.remote_open',
+        object: `device:${id}`,
+        result: result?.ok ? 'success' : 'failure',
+        sourceIp: request.actor.sourceIp,
+        detail: { duration_ms, reason, outcome },
+      });
+      if (result === null) throw new AppError(504, 'DEVICE_TIMEOUT', `Device ${id} did not answer within ${COMMAND_TIMEOUT_MS / 1000} s; is its agent online? / 设备未响应。`);
+      if (!result.ok) throw new AppError(502, result.error?.code ?? 'DEVICE_REFUSED', `Device ${id} refused: ${result.error?.message ?? 'no reason given'}. / 设备拒绝执行。`);
+      return { ok: true as const };
     },
   );
 };
