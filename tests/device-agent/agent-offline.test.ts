@@ -1,30 +1,9 @@
 import { generateKeyPairSync, randomBytes, sign } from 'node:crypto';
-import { once } from 'node:events';
-import { createServer, type AddressInfo, type Server } from 'node:net';
-import { Aedes } from 'aedes';
 import mqtt from 'mqtt';
 import t from 'tap';
 import { signedBytes, type AccessList } from '../../device-agent/src/access/decide.js';
 import { Agent, type AgentConfig } from '../../device-agent/src/agent.js';
-
-async function startBroker(port = 0): Promise<{ port: number; stop: () => Promise<void> }> {
-  const broker = await Aedes.createBroker();
-  const server: Server = createServer(broker.handle);
-  server.listen(port, '127.0.0.1');
-  await once(server, 'listening');
-  return {
-    port: (server.address() as AddressInfo).port,
-    stop: async () => {
-      await new Promise<void>((r) => broker.close(() => r()));
-      await new Promise<void>((r) => server.close(() => r()));
-    },
-  };
-}
-async function until(ok: () => boolean, ms = 5000): Promise<boolean> {
-  const deadline = Date.now() + ms;
-  while (!ok() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
-  return ok();
-}
+import { startBroker, until } from '../helpers/devices.js';
 
 const { publicKey, privateKey } = generateKeyPairSync('ed25519');
 const quiet = { info: () => {}, warn: () => {} };
@@ -43,9 +22,8 @@ function accessList(version: number, cards: string[]): AccessList {
 }
 
 t.test('the agent takes a signed list, keeps deciding with the broker gone, and after a restart without network', async (t) => {
-  let broker = await startBroker();
+  let broker = await startBroker(t);
   const port = broker.port;
-  t.teardown(() => broker.stop().catch(() => {}));
   const config: AgentConfig = { id: 'front-desk', brokerUrl: `mqtt://127.0.0.1:${port}`, stateDir: t.testdir(), trustedKeys: new Map([['server-test', publicKey]]) };
   const server = mqtt.connect(`mqtt://127.0.0.1:${port}`, { protocolVersion: 4, clientId: `server-${randomBytes(3).toString('hex')}` });
   await new Promise((r) => server.once('connect', r));
@@ -78,7 +56,7 @@ t.test('the agent takes a signed list, keeps deciding with the broker gone, and 
   t.equal(agent.accessVersion, 1, 'a restart with no network loads the last verified list from disk');
   t.equal(agent.decide('12345640', 'door-osdp-1').granted, true, 'and the door opens');
 
-  broker = await startBroker(port);
+  broker = await startBroker(t, port);
   t.ok(await until(() => agent.client.connected, 8000), 'the agent reconnects when the broker returns');
   await agent.stop();
 });

@@ -2,12 +2,11 @@ import { spawn } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import { once } from 'node:events';
 import { writeFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import path from 'node:path';
-import { Aedes } from 'aedes';
 import mqtt from 'mqtt';
 import t from 'tap';
 import { AGENT_VARIABLES } from '../../device-agent/src/config.js';
+import { startBroker } from '../helpers/devices.js';
 
 const bin = new URL('../../device-agent/bin/lawbox-agent.js', import.meta.url).pathname;
 
@@ -35,15 +34,7 @@ t.test('a bad configuration exits 2 and names every problem at once', async (t) 
 });
 
 t.test('the agent comes online, and on SIGTERM says offline and exits 0', async (t) => {
-  const broker = await Aedes.createBroker();
-  const server = createServer(broker.handle);
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  t.teardown(async () => {
-    await new Promise<void>((r) => broker.close(() => r()));
-    await new Promise<void>((r) => server.close(() => r()));
-  });
-  const url = `mqtt://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const { url } = await startBroker(t);
   const dir = t.testdir({ keys: {}, state: {} });
   writeFileSync(path.join(dir, 'keys', 'server-2026.pem'), generateKeyPairSync('ed25519').publicKey.export({ type: 'spki', format: 'pem' }));
   const watcher = mqtt.connect(url, { protocolVersion: 4 });

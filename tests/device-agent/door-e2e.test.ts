@@ -1,9 +1,5 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
-import { existsSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
+import { spawnSync } from 'node:child_process';
 import path from 'node:path';
-import { Aedes } from 'aedes';
 import mqtt from 'mqtt';
 import t from 'tap';
 import { AccessIndex, type AccessList } from '../../device-agent/src/access/decide.js';
@@ -14,25 +10,11 @@ import { openSerial, RelayBoard } from '../../device-agent/src/drivers/serial/re
 import { Journal } from '../../device-agent/src/journal/journal.js';
 import { RelayDeframer } from '../../device-agent/src/protocols/usb-relay.js';
 import { OsdpReaderSimulator } from '../../device-agent/src/simulators/osdp-pd.js';
+import { ptyPair, startBroker, until } from '../helpers/devices.js';
 import { createTestInstance } from '../helpers/instance.js';
 
 const hasSocat = spawnSync('socat', ['-V']).status === 0;
 if (!hasSocat) console.log('# skipping: socat is not installed (apt-get install socat); CI installs it');
-
-async function ptyPair(dir: string, name: string): Promise<{ a: string; b: string; proc: ChildProcess }> {
-  const [a, b] = [path.join(dir, `${name}-agent`), path.join(dir, `${name}-device`)];
-  const proc = spawn('socat', [`pty,raw,echo=0,link=${a}`, `pty,raw,echo=0,link=${b}`]);
-  for (let i = 0; i < 100 && !(existsSync(a) && existsSync(b)); i++) await new Promise((r) => setTimeout(r, 50));
-  return { a, b, proc };
-}
-async function until(ok: () => Promise<boolean> | boolean, ms: number): Promise<boolean> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    if (await ok()) return true;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return ok();
-}
 
 const allDay = [{ days: [1, 2, 3, 4, 5, 6, 7], from: '00:00', to: '24:00' }];
 const list: AccessList = {
@@ -47,22 +29,9 @@ const list: AccessList = {
 
 if (hasSocat) t.test('a card on a simulated OSDP reader → local decision → relay bytes on the line → event in the database', async (t) => {
   const dir = t.testdir();
-  const readerLine = await ptyPair(dir, 'reader');
-  const relayLine = await ptyPair(dir, 'relay');
-  t.teardown(() => {
-    readerLine.proc.kill();
-    relayLine.proc.kill();
-  });
-
-  const broker = await Aedes.createBroker();
-  const server = createServer(broker.handle);
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  t.teardown(async () => {
-    await new Promise<void>((r) => broker.close(() => r()));
-    await new Promise<void>((r) => server.close(() => r()));
-  });
-  const url = `mqtt://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const readerLine = await ptyPair(t, dir, 'reader');
+  const relayLine = await ptyPair(t, dir, 'relay');
+  const { url } = await startBroker(t);
   const inst = await createTestInstance(t, { env: { MQTT_URL: url } });
 
   // Device side: the simulated reader and the relay board, each on the far end of its pty pair.

@@ -1,6 +1,4 @@
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import path from 'node:path';
+import { spawnSync } from 'node:child_process';
 import t from 'tap';
 import { AccessIndex, type AccessList } from '../../device-agent/src/access/decide.js';
 import type { DeviceEvent } from '../../device-agent/src/bus/events.js';
@@ -8,6 +6,7 @@ import { DoorController } from '../../device-agent/src/doors/controller.js';
 import { openSerial, RelayBoard } from '../../device-agent/src/drivers/serial/relay.js';
 import { RelayDeframer } from '../../device-agent/src/protocols/usb-relay.js';
 import { validateMessage } from '../../firmware-profiles/index.js';
+import { ptyPair } from '../helpers/devices.js';
 
 const hasSocat = spawnSync('socat', ['-V']).status === 0;
 if (!hasSocat) console.log('# skipping: socat is not installed (apt-get install socat); CI installs it');
@@ -25,10 +24,7 @@ const list: AccessList = {
 
 if (hasSocat) t.test('a granted card pulses the relay over a real serial line; a refused one sends nothing', async (t) => {
   const dir = t.testdir();
-  const [agentEnd, boardEnd] = [path.join(dir, 'ttyAgent'), path.join(dir, 'ttyBoard')];
-  const socat = spawn('socat', [`pty,raw,echo=0,link=${agentEnd}`, `pty,raw,echo=0,link=${boardEnd}`]);
-  t.teardown(() => socat.kill());
-  for (let i = 0; i < 100 && !(existsSync(agentEnd) && existsSync(boardEnd)); i++) await new Promise((r) => setTimeout(r, 50));
+  const { a: agentEnd, b: boardEnd } = await ptyPair(t, dir, 'relay');
 
   // The relay board's side: a simulator reading the command bytes off the other end of the pty pair.
   const board = await openSerial(boardEnd);

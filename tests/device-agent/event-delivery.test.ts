@@ -1,38 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { once } from 'node:events';
-import { createServer, type AddressInfo, type Server } from 'node:net';
 import path from 'node:path';
-import { Aedes } from 'aedes';
 import mqtt from 'mqtt';
 import t from 'tap';
 import { EventPublisher, eventPayload, type DeviceEvent } from '../../device-agent/src/bus/events.js';
 import { validateMessage } from '../../firmware-profiles/index.js';
 import { Journal } from '../../device-agent/src/journal/journal.js';
+import { startBroker, until } from '../helpers/devices.js';
 import { createTestInstance } from '../helpers/instance.js';
-
-// A broker of this test's own, so it can be killed and started again on the same port.
-async function startBroker(port = 0): Promise<{ port: number; stop: () => Promise<void> }> {
-  const broker = await Aedes.createBroker();
-  const server: Server = createServer(broker.handle);
-  server.listen(port, '127.0.0.1');
-  await once(server, 'listening');
-  return {
-    port: (server.address() as AddressInfo).port,
-    stop: async () => {
-      await new Promise<void>((r) => broker.close(() => r()));
-      await new Promise<void>((r) => server.close(() => r()));
-    },
-  };
-}
-
-async function until(ok: () => Promise<boolean> | boolean, ms: number): Promise<boolean> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    if (await ok()) return true;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return ok();
-}
 
 t.test('the agent publishes events in the contract’s shape', async (t) => {
   const e: DeviceEvent = { event_id: randomUUID(), device: 'door-osdp-1', type: 'door_granted', at: new Date().toISOString(), data: { door: 'main-entrance', reader: 'door-osdp-1', kind: 'card', holder: 'person:17', list_version: 42 } };
@@ -40,9 +14,8 @@ t.test('the agent publishes events in the contract’s shape', async (t) => {
 });
 
 t.test('10,000 events, the broker killed and restarted mid-stream: every one stored exactly once', async (t) => {
-  let broker = await startBroker();
+  let broker = await startBroker(t);
   const port = broker.port;
-  t.teardown(() => broker.stop());
   const inst = await createTestInstance(t, { env: { MQTT_URL: `mqtt://127.0.0.1:${port}` } });
   const journal = new Journal(path.join(t.testdir(), 'journal.ndjson'));
   const client = mqtt.connect(`mqtt://127.0.0.1:${port}`, { protocolVersion: 4, clientId: 'agent-test', reconnectPeriod: 200 });
@@ -67,7 +40,7 @@ t.test('10,000 events, the broker killed and restarted mid-stream: every one sto
     }
     if (i === 6000) {
       t.ok(publisher.pending >= 3000, `events wait in the journal during the outage (${publisher.pending})`);
-      broker = await startBroker(port);
+      broker = await startBroker(t, port);
     }
     if (i % 500 === 0) await new Promise((r) => setImmediate(r));
   }

@@ -1,20 +1,10 @@
-import { once } from 'node:events';
-import { createServer, type AddressInfo } from 'node:net';
-import { Aedes } from 'aedes';
 import t from 'tap';
 import { Agent, CommandError } from '../../device-agent/src/agent.js';
+import { startBroker } from '../helpers/devices.js';
 import { createTestInstance, isErrorShape, signedIn } from '../helpers/instance.js';
 
 t.test('remote open: permission, the agent pulses the lock, the outcome is audited', async (t) => {
-  const broker = await Aedes.createBroker();
-  const server = createServer(broker.handle);
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  t.teardown(async () => {
-    await new Promise<void>((r) => broker.close(() => r()));
-    await new Promise<void>((r) => server.close(() => r()));
-  });
-  const url = `mqtt://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const { url } = await startBroker(t);
   const inst = await createTestInstance(t, { env: { MQTT_URL: url } });
   const now = new Date();
   await inst.ctx.db.insertInto('devices').values(['relay-archive', 'broken-lock', 'ghost-lock'].map((id) => ({ id, updated_at: now }))).execute();
