@@ -1,0 +1,109 @@
+import { connect, type Socket } from 'node:net';
+import { CommandError } from '../../agent.js';
+import { expectAck, getStatus, inputName, inputSource, MdcCmd, MdcDeframer, MdcInput, parseStatus, power, volume, type MdcInputName, type MdcReply, type MdcStatus } from '../../protocols/mdc.js';
+
+/**
+ * A Samsung MDC display over TCP (port 1515). One command in flight at a time, each answered by an
+ * ACK/NAK within `replyTimeoutMs`; the connection is opened on first use and again after a failure.
+ */
+export class MdcDisplay {
+  private socket: Socket | null = null;
+  private readonly deframer = new MdcDeframer('reply');
+  private pending: { resolve: (r: MdcReply) => void; reject: (e: Error) => void; timer: NodeJS.Timeout } | null = null;
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly opts: { host: string; port: number; displayId?: number; replyTimeoutMs?: number }) {}
+
+  async setPower(on: boolean): Promise<void> {
+    expectAck(await this.send(power(this.id, on)), MdcCmd.POWER);
+  }
+
+  async setVolume(level: number): Promise<void> {
+    expectAck(await this.send(volume(this.id, level)), MdcCmd.VOLUME);
+  }
+
+  async setInput(source: MdcInputName): Promise<void> {
+    expectAck(await this.send(inputSource(this.id, source)), MdcCmd.INPUT_SOURCE);
+  }
+
+  async status(): Promise<MdcStatus> {
+    return parseStatus(expectAck(await this.send(getStatus(this.id)), MdcCmd.STATUS));
+  }
+
+  close(): void {
+    this.socket?.destroy();
+    this.socket = null;
+  }
+
+  private get id(): number {
+    return this.opts.displayId ?? 0;
+  }
+
+  private send(bytes: Uint8Array): Promise<MdcReply> {
+    const run = this.queue.then(() => this.exchange(bytes));
+    this.queue = run.catch(() => {});
+    return run;
+  }
+
+  private async exchange(bytes: Uint8Array): Promise<MdcReply> {
+    const socket = await this.connection();
+    return new Promise<MdcReply>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending = null;
+        reject(new CommandError('DEVICE_TIMEOUT', `no MDC reply within ${this.opts.replyTimeoutMs ?? 2000} ms`));
+      }, this.opts.replyTimeoutMs ?? 2000);
+      this.pending = { resolve, reject, timer };
+      socket.write(bytes);
+    });
+  }
+
+  private async connection(): Promise<Socket> {
+    if (this.socket && !this.socket.destroyed) return this.socket;
+    const socket = connect({ host: this.opts.host, port: this.opts.port, noDelay: true });
+    await new Promise<void>((resolve, reject) => {
+      socket.once('connect', resolve);
+      socket.once('error', (err) => reject(new CommandError('DEVICE_UNREACHABLE', `display at ${this.opts.host}:${this.opts.port}: ${err.message}`)));
+    });
+    socket.on('data', (chunk: Buffer) => {
+      for (const item of this.deframer.push(chunk)) {
+        if (!('frame' in item) || !this.pending) continue;
+        const { resolve, timer } = this.pending;
+        clearTimeout(timer);
+        this.pending = null;
+        resolve(item.frame);
+      }
+    });
+    socket.on('close', () => {
+      if (this.socket === socket) this.socket = null;
+      if (this.pending) {
+        clearTimeout(this.pending.timer);
+        this.pending.reject(new CommandError('DEVICE_UNREACHABLE', 'the display closed the connection'));
+        this.pending = null;
+      }
+    });
+    socket.on('error', () => {});
+    this.socket = socket;
+    return socket;
+  }
+}
+
+/** `/set` for a display: `{power:"on"|"off"}`, `{volume:0-100}`, `{input:"hdmi1"…}`; answers with the state read back. */
+export function mdcCommandHandler(display: MdcDisplay) {
+  return async (body: Record<string, unknown>): Promise<Record<string, unknown>> => {
+    if (body.power !== undefined) {
+      if (body.power !== 'on' && body.power !== 'off') throw new CommandError('BAD_VALUE', 'power must be "on" or "off"');
+      await display.setPower(body.power === 'on');
+    }
+    if (body.volume !== undefined) {
+      if (typeof body.volume !== 'number' || !Number.isInteger(body.volume) || body.volume < 0 || body.volume > 100) throw new CommandError('BAD_VALUE', 'volume must be 0-100');
+      await display.setVolume(body.volume);
+    }
+    if (body.input !== undefined) {
+      const name = String(body.input).toUpperCase();
+      if (!Object.hasOwn(MdcInput, name)) throw new CommandError('BAD_VALUE', `unknown input ${String(body.input)}`);
+      await display.setInput(name as MdcInputName);
+    }
+    const s = await display.status();
+    return { power: s.power ? 'on' : 'off', volume: s.volume, mute: s.mute, input: (inputName(s.input) ?? `0x${s.input.toString(16)}`).toLowerCase() };
+  };
+}
