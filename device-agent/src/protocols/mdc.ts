@@ -20,7 +20,7 @@
  * The only error thrown here is {@link FrameError} (a NAK is the subclass {@link MdcNakError});
  * {@link MdcDeframer} never throws.
  */
-import { DroppedRun } from './deframe.js';
+import { DroppedRun, joinBytes } from './deframe.js';
 import { FrameError } from './errors.js';
 
 export const MDC_PROTOCOL = 'mdc';
@@ -368,15 +368,10 @@ export class MdcDeframer<D extends MdcDirection> {
   }
 
   #scan(chunk: Uint8Array, final: boolean): Array<MdcDeframed<D>> {
-    const data = new Uint8Array(this.#buffer.length + chunk.length);
-    data.set(this.#buffer, 0);
-    data.set(chunk, this.#buffer.length);
+    const data = joinBytes(this.#buffer, chunk);
     const out: Array<MdcDeframed<D>> = [];
     const dropped = new DroppedRun();
-    const flushDropped = (end: number) => {
-      const report = dropped.close(data, end);
-      if (report) out.push(report);
-    };
+    const flushDropped = (end: number) => dropped.closeInto(out, data, end);
     let i = 0;
     while (i < data.length) {
       if (data[i] !== MDC_HEADER) {

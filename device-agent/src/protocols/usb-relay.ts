@@ -12,7 +12,7 @@
  * `decodeRelay` and `RelayDeframer` exist for the board simulator used in tests and demos.
  * The only error thrown here is {@link FrameError}; the deframer never throws.
  */
-import { DroppedRun } from './deframe.js';
+import { DroppedRun, joinBytes } from './deframe.js';
 import { FrameError } from './errors.js';
 
 export const RELAY_PROTOCOL = 'usb-relay';
@@ -101,15 +101,10 @@ export class RelayDeframer {
   }
 
   #scan(chunk: Uint8Array, final: boolean): RelayDeframed[] {
-    const data = new Uint8Array(this.#buffer.length + chunk.length);
-    data.set(this.#buffer, 0);
-    data.set(chunk, this.#buffer.length);
+    const data = joinBytes(this.#buffer, chunk);
     const out: RelayDeframed[] = [];
     const dropped = new DroppedRun();
-    const flushDropped = (end: number) => {
-      const report = dropped.close(data, end);
-      if (report) out.push(report);
-    };
+    const flushDropped = (end: number) => dropped.closeInto(out, data, end);
     let i = 0;
     while (i < data.length) {
       if (data[i] !== RELAY_HEADER) {
