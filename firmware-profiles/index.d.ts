@@ -77,6 +77,7 @@ export interface Defaults {
   card_format?: 'wiegand_26' | 'wiegand_34' | 'raw_hex' | 'decimal_10' | 'decimal_8h10d';
   stream_profile?: string;
   ptz_timeout_ms?: number;
+  rtsp_transport?: 'tcp' | 'udp';
   debounce_ms?: number;
 }
 export interface Profile {

@@ -1,4 +1,10 @@
-import { createHash, createPublicKey, verify, type KeyObject } from 'node:crypto';
+import { createPublicKey, verify, type KeyObject } from 'node:crypto';
+import { canonicalCard, credentialDigest, signedBytes, type AccessList, type Credential, type Door, type TimeWindow } from '../../../firmware-profiles/access.js';
+
+// The list format and its signed bytes are shared with the server that signs it (firmware-profiles/access.js);
+// re-exported so the agent's modules and tests keep one import for everything about access lists.
+export { canonicalCard, credentialDigest, signedBytes } from '../../../firmware-profiles/access.js';
+export type { AccessList, Credential, Door, TimeWindow } from '../../../firmware-profiles/access.js';
 
 /**
  * Door decisions made on the device host, from the access list the server last published (retained on
@@ -6,54 +12,6 @@ import { createHash, createPublicKey, verify, type KeyObject } from 'node:crypto
  * Nothing here waits on the network: a card read is decided from memory, so doors keep working while
  * the server or the broker is away, until the list itself expires.
  */
-
-export interface TimeWindow {
-  /** ISO weekdays, 1 = Monday … 7 = Sunday */
-  days: number[];
-  /** `HH:MM`, Beijing time, inclusive */
-  from: string;
-  /** `HH:MM`, Beijing time, exclusive; `24:00` for the end of the day */
-  to: string;
-}
-
-export interface Credential {
-  /** a card as upper-case hex, or a salted digest `sha256:<hex>` / `sm3:<hex>` (QR codes always) */
-  credential: string;
-  kind: 'card' | 'visitor_pass' | 'qr';
-  holder?: string;
-  doors: string[];
-  /** required by the schema: access at all hours is spelled out, never implied */
-  windows: TimeWindow[];
-  valid_from?: string;
-  valid_until?: string;
-}
-
-export interface Door {
-  door: string;
-  name?: string;
-  /** the device that releases the lock */
-  device: string;
-  relay_channel?: number;
-  /** devices whose card reads open this door */
-  readers: string[];
-  pulse_ms: number;
-  /** what the lock does without power or control: fail_secure stays locked, fail_safe opens */
-  fail_mode: 'fail_secure' | 'fail_safe';
-}
-
-export interface AccessList {
-  version: number;
-  agent: string;
-  issued_at: string;
-  expires_at?: string;
-  /** IANA zone the windows are written in */
-  timezone: string;
-  /** base64; present when any credential is hashed */
-  credential_salt?: string;
-  doors: Door[];
-  credentials: Credential[];
-  signature: { alg: 'ed25519' | 'sm2'; key_id: string; value: string };
-}
 
 export type Reason = 'granted' | 'unknown_credential' | 'wrong_door' | 'outside_window' | 'not_yet_valid' | 'expired' | 'list_expired' | 'reader_not_assigned';
 
@@ -85,16 +43,6 @@ const toMinute = (hhmm: string): number => {
 
 function inWindow(windows: TimeWindow[], clock: { minute: number; weekday: number }): boolean {
   return windows.some((w) => w.days.includes(clock.weekday) && clock.minute >= toMinute(w.from) && clock.minute < toMinute(w.to));
-}
-
-/** A card number as every read is normalised before lookup: upper-case hex, no separators. */
-export function canonicalCard(value: string): string {
-  return value.replace(/[^0-9a-fA-F]/g, '').toUpperCase();
-}
-
-/** The salted digest of a credential as the list stores hashed ones: `<alg>:` + hex(alg(salt ‖ value)). */
-export function credentialDigest(alg: 'sha256' | 'sm3', saltBase64: string, value: string): string {
-  return `${alg}:${createHash(alg).update(Buffer.from(saltBase64, 'base64')).update(value, 'utf8').digest('hex')}`;
 }
 
 /**
@@ -145,22 +93,6 @@ export class AccessIndex {
     if (!inWindow(c.windows, zonedClock(this.clock, at))) return { granted: false, reason: 'outside_window', door: d };
     return { granted: true, reason: 'granted', door: d };
   }
-}
-
-/** JSON with object keys sorted at every depth: the bytes that are signed must not depend on key order. */
-export function canonicalJson(value: unknown): string {
-  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  const entries = Object.entries(value as Record<string, unknown>)
-    .filter(([, v]) => v !== undefined)
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
-}
-
-/** The bytes the server signs: the list without its signature, canonical JSON, UTF-8. */
-export function signedBytes(list: Omit<AccessList, 'signature'> & { signature?: unknown }): Buffer {
-  const { signature: _signature, ...rest } = list;
-  return Buffer.from(canonicalJson(rest), 'utf8');
 }
 
 export type VerifyResult = { ok: true } | { ok: false; reason: 'unknown_key' | 'bad_signature' | 'unsupported_alg' | 'expired' | 'not_newer' | 'other_agent' };
