@@ -2,10 +2,15 @@ import { mkdirSync, readFileSync, renameSync, writeFileSync, existsSync } from '
 import path from 'node:path';
 import type { KeyObject } from 'node:crypto';
 import mqtt, { type MqttClient } from 'mqtt';
-import { validateMessage } from '../../firmware-profiles/index.js';
+import { randomUUID } from 'node:crypto';
+import { validateMessage, type Profile } from '../../firmware-profiles/index.js';
 import { AccessIndex, verifyAccessList, type AccessList, type Decision } from './access/decide.js';
 import { EventPublisher } from './bus/events.js';
+import { DoorController } from './doors/controller.js';
+import type { DeviceAssignment, DriverFactory } from './drivers/driver.js';
 import { Journal } from './journal/journal.js';
+import { DeviceRuntime } from './runtime/devices.js';
+import type { BackoffOptions } from './runtime/supervisor.js';
 
 export interface AgentConfig {
   /** topic-safe id, e.g. `front-desk` */
@@ -17,6 +22,22 @@ export interface AgentConfig {
   stateDir: string;
   /** public keys the agent trusts for access lists, by key id; from local configuration only */
   trustedKeys: Map<string, KeyObject | string>;
+  /** device profiles by id and the driver of each protocol (null: the device speaks MQTT itself) */
+  profiles?: Map<string, Profile>;
+  drivers?: Partial<Record<string, DriverFactory | null>>;
+  /** passwords named by `secret_ref` in the device config (cameras); never sent over MQTT */
+  secrets?: (ref: string) => string | undefined;
+  backoff?: BackoffOptions;
+  /** a fixed device configuration that replaces the server's (`--simulate`) */
+  localConfig?: AgentDeviceConfig;
+}
+
+/** `lawbox/agent/<agent>/config`, as firmware-profiles/schema/mqtt/agent-config.schema.json defines it. */
+export interface AgentDeviceConfig {
+  version: number;
+  issued_at: string;
+  devices: DeviceAssignment[];
+  doors?: unknown[];
 }
 
 export interface AgentLog {
@@ -50,6 +71,10 @@ export class Agent {
   private index: AccessIndex | null = null;
   private readonly accessFile: string;
   private readonly handlers = new Map<string, CommandHandler>();
+  private readonly configFile: string;
+  private deviceConfig: AgentDeviceConfig | null = null;
+  readonly devices: DeviceRuntime;
+  readonly doors: DoorController;
 
   constructor(
     readonly config: AgentConfig,
@@ -57,9 +82,11 @@ export class Agent {
   ) {
     mkdirSync(config.stateDir, { recursive: true });
     this.accessFile = path.join(config.stateDir, 'access.json');
+    this.configFile = path.join(config.stateDir, 'config.json');
     this.loadCachedAccessList();
     this.journal = new Journal(path.join(config.stateDir, 'events.ndjson'));
     const stateTopic = `lawbox/agent/${config.id}/state`;
+    const configTopic = `lawbox/agent/${config.id}/config`;
     this.client = mqtt.connect(config.brokerUrl, {
       protocolVersion: 4,
       clientId: `lawbox-agent-${config.id}`,
@@ -72,15 +99,104 @@ export class Agent {
       // Small packets at once: Nagle's algorithm would hold a door event back by up to ~40 ms.
       (this.client.stream as { setNoDelay?: (on: boolean) => void } | undefined)?.setNoDelay?.(true);
       this.client.publish(stateTopic, JSON.stringify({ state: 'online' }), { qos: 1, retain: true });
-      this.client.subscribe([`lawbox/agent/${config.id}/access`, ...[...this.handlers.keys()].map((d) => `lawbox/device/${d}/set`)], { qos: 1 });
+      const topics = [`lawbox/agent/${config.id}/access`, ...this.commandDevices().map((d) => `lawbox/device/${d}/set`)];
+      if (!config.localConfig) topics.push(configTopic);
+      this.client.subscribe(topics, { qos: 1 });
+      // The retained availability and state of running devices may have been lost with a broker restart.
+      for (const device of this.devices.ids) this.publishAvailability(device, this.devices.driver(device) !== null);
       this.log.info({ broker: config.brokerUrl }, 'agent connected');
     });
     this.client.on('error', (err) => this.log.warn({ err: err.message }, 'MQTT error'));
     this.client.on('message', (topic, payload) => {
       if (topic === `lawbox/agent/${config.id}/access`) this.takeAccessList(payload, 'mqtt');
+      else if (topic === configTopic) void this.takeConfig(payload, 'mqtt');
       else if (topic.startsWith('lawbox/device/') && topic.endsWith('/set')) void this.runCommand(topic.split('/')[2] ?? '', payload);
     });
     this.events = new EventPublisher(this.journal, this.client);
+    this.doors = new DoorController({
+      decide: (credential, reader, at) => this.decide(credential, reader, at),
+      release: async (device, channel, ms) => {
+        const lock = this.devices.driver(device);
+        if (!lock?.release) throw new CommandError('LOCK_UNAVAILABLE', `the lock device ${device} is not running on this agent`);
+        await lock.release(channel, ms);
+      },
+      publish: (event) => this.events.publish(event),
+      listVersion: () => this.accessVersion,
+    });
+    this.devices = new DeviceRuntime(
+      {
+        log,
+        publishAvailability: (device, online) => this.publishAvailability(device, online),
+        publishState: (device, state) => this.publishRetained(`lawbox/device/${device}`, state),
+        emit: (device, type, data, at = new Date()) => this.events.publish({ event_id: randomUUID(), device, type, at: at.toISOString(), data }),
+        credential: (reader, credential) => this.doors.cardRead(credential, reader),
+        secret: (ref) => config.secrets?.(ref),
+      },
+      config.profiles ?? new Map(),
+      config.drivers ?? {},
+      config.backoff,
+    );
+    // Doors keep working through a restart without network: the last config is run from disk at once.
+    if (config.localConfig) void this.takeConfig(JSON.stringify(config.localConfig), 'local');
+    else if (existsSync(this.configFile)) void this.takeConfig(readFileSync(this.configFile), 'disk');
+  }
+
+  get configVersion(): number | null {
+    return this.deviceConfig?.version ?? null;
+  }
+
+  private commandDevices(): string[] {
+    return [...new Set([...this.handlers.keys(), ...this.devices.ids])];
+  }
+
+  private publishAvailability(device: string, online: boolean): void {
+    this.publishRetained(`lawbox/device/${device}/availability`, { state: online ? 'online' : 'offline' });
+  }
+
+  private publishRetained(topic: string, body: object): void {
+    // Offline: nothing is queued; the current value is published again on reconnection.
+    if (this.client.connected) this.client.publish(topic, JSON.stringify(body), { qos: 1, retain: true }, () => {});
+  }
+
+  /**
+   * Takes a device configuration only when it is well formed and newer than the one running, keeps it
+   * on disk, and brings the running devices in line with it.
+   */
+  private async takeConfig(payload: Buffer | string, source: 'mqtt' | 'disk' | 'local'): Promise<boolean> {
+    let config: unknown;
+    try {
+      config = JSON.parse(payload.toString());
+    } catch {
+      this.log.warn({ source }, 'device config refused: not JSON');
+      return false;
+    }
+    const shape = validateMessage('agent_config', config);
+    if (!shape.ok) {
+      this.log.warn({ source, errors: shape.errors.slice(0, 5) }, 'device config refused: does not match the schema');
+      return false;
+    }
+    const next = config as AgentDeviceConfig;
+    if (this.deviceConfig && next.version <= this.deviceConfig.version) {
+      if (next.version < this.deviceConfig.version) this.log.warn({ source, version: next.version, running: this.deviceConfig.version }, 'device config refused: older than the one running');
+      return false;
+    }
+    const before = new Set(this.devices.ids);
+    this.deviceConfig = next;
+    if (source === 'mqtt') {
+      const tmp = `${this.configFile}.tmp`;
+      writeFileSync(tmp, payload);
+      renameSync(tmp, this.configFile);
+    }
+    await this.devices.apply(next.devices);
+    const after = new Set(this.devices.ids);
+    if (this.client.connected) {
+      const added = [...after].filter((d) => !before.has(d) && !this.handlers.has(d)).map((d) => `lawbox/device/${d}/set`);
+      const removed = [...before].filter((d) => !after.has(d) && !this.handlers.has(d)).map((d) => `lawbox/device/${d}/set`);
+      if (added.length) this.client.subscribe(added, { qos: 1 });
+      if (removed.length) this.client.unsubscribe(removed);
+    }
+    this.log.info({ source, version: next.version, devices: next.devices.length }, 'device config in force');
+    return true;
   }
 
   get accessVersion(): number | null {
@@ -111,7 +227,14 @@ export class Agent {
       return;
     }
     const answer = (result: Record<string, unknown>) => this.client.publish(`lawbox/device/${device}/result`, JSON.stringify({ transaction, ...result }), { qos: 1 });
-    const handler = this.handlers.get(device);
+    let handler = this.handlers.get(device);
+    if (!handler && this.devices.has(device)) {
+      const shape = validateMessage('device_set', body);
+      if (!shape.ok) return void answer({ ok: false, error: { code: 'INVALID_MESSAGE', message: shape.errors.slice(0, 3).join('; ') } });
+      const driver = this.devices.driver(device);
+      if (!driver?.command) return void answer({ ok: false, error: driver ? { code: 'NOT_SUPPORTED', message: `${device} takes no commands` } : { code: 'DEVICE_UNAVAILABLE', message: `${device} is offline; the agent is reconnecting it` } });
+      handler = (b) => driver.command!(b);
+    }
     if (!handler) return void answer({ ok: false, error: { code: 'UNKNOWN_DEVICE', message: `this agent does not drive ${device}` } });
     try {
       const state = await handler(body);
@@ -129,6 +252,7 @@ export class Agent {
 
   /** Goes offline cleanly: the retained state says so at once instead of after the keep-alive. */
   async stop(): Promise<void> {
+    await this.devices.stopAll();
     this.events.close();
     // Best effort and bounded: a broker that just went away never answers, and stopping must not hang.
     if (this.client.connected) {

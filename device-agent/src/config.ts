@@ -1,7 +1,11 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { loadProfiles, type Profile } from '../../firmware-profiles/index.js';
 import type { AgentConfig } from './agent.js';
+import { withMedia } from './drivers/media/camera-media.js';
+import { onvifCameraDriver } from './drivers/onvif/camera.js';
+import { DRIVERS } from './drivers/registry.js';
 
 export class AgentConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -19,6 +23,11 @@ export const AGENT_VARIABLES = [
   { name: 'LAWBOX_AGENT_PASSWORD_FILE', default: '(unset)', meaning: 'file holding the MQTT password (systemd LoadCredential)' },
   { name: 'LAWBOX_AGENT_STATE_DIR', default: './agent-state', meaning: 'event journal and the last access list' },
   { name: 'LAWBOX_AGENT_TRUSTED_KEYS', default: '(required)', meaning: 'directory of <key_id>.pem public keys that may sign access lists' },
+  { name: 'LAWBOX_AGENT_SECRETS_DIR', default: '(unset)', meaning: 'directory of files named by a device’s secret_ref (camera passwords)' },
+  { name: 'LAWBOX_AGENT_SERVER_URL', default: '(unset)', meaning: 'the lawbox server, e.g. https://lawbox.lan: camera live views and recordings are uploaded there' },
+  { name: 'FFMPEG_PATH', default: '(search)', meaning: 'ffmpeg for cameras; else the ffmpeg-static package if installed, else ffmpeg on PATH' },
+  { name: 'LAWBOX_AGENT_PROFILES_DIR', default: '(built in)', meaning: 'firmware-profiles directory with extra or newer device profiles' },
+  { name: 'LAWBOX_AGENT_WATCHDOG', default: '(systemd)', meaning: 'set by systemd: NOTIFY_SOCKET and WATCHDOG_USEC enable sd_notify READY and pings' },
 ] as const;
 
 const ID = /^[a-z0-9][a-z0-9_-]{0,63}$/;
@@ -59,6 +68,42 @@ export function loadAgentConfig(env: NodeJS.ProcessEnv): AgentConfig {
       problems.push(`LAWBOX_AGENT_TRUSTED_KEYS cannot be read: ${(err as Error).message}`);
     }
   }
+  let profiles: Map<string, Profile> | undefined;
+  try {
+    profiles = loadProfiles(env.LAWBOX_AGENT_PROFILES_DIR || undefined);
+  } catch (err) {
+    problems.push(`device profiles${env.LAWBOX_AGENT_PROFILES_DIR ? ` in LAWBOX_AGENT_PROFILES_DIR (${env.LAWBOX_AGENT_PROFILES_DIR})` : ''} cannot be loaded: ${(err as Error).message}`);
+  }
+  const secretsDir = env.LAWBOX_AGENT_SECRETS_DIR;
+  const serverUrl = env.LAWBOX_AGENT_SERVER_URL?.replace(/\/+$/, '') || null;
+  if (serverUrl) {
+    try {
+      if (!['http:', 'https:'].includes(new URL(serverUrl).protocol)) problems.push('LAWBOX_AGENT_SERVER_URL must be an http:// or https:// URL');
+    } catch {
+      problems.push('LAWBOX_AGENT_SERVER_URL must be an http:// or https:// URL');
+    }
+  }
   if (problems.length) throw new AgentConfigError(problems);
-  return { id, brokerUrl, username: env.LAWBOX_AGENT_USERNAME, password, stateDir: env.LAWBOX_AGENT_STATE_DIR ?? './agent-state', trustedKeys };
+  const stateDir = env.LAWBOX_AGENT_STATE_DIR ?? './agent-state';
+  // Media goes to the server with the agent's own credential; without a server URL cameras only do PTZ.
+  const media = serverUrl ? { serverUrl, username: env.LAWBOX_AGENT_USERNAME ?? id, password: password ?? '', workDir: path.join(stateDir, 'recordings') } : null;
+  return {
+    id,
+    brokerUrl,
+    username: env.LAWBOX_AGENT_USERNAME,
+    password,
+    stateDir,
+    trustedKeys,
+    profiles,
+    drivers: { ...DRIVERS, onvif: withMedia(onvifCameraDriver, media) },
+    // Read when a device starts, so a rotated password needs no agent restart, only a device restart.
+    secrets: (ref) => {
+      if (!secretsDir || !/^[A-Za-z0-9._-]{1,64}$/.test(ref) || ref.startsWith('.')) return undefined;
+      try {
+        return readFileSync(path.join(secretsDir, ref), 'utf8').trim();
+      } catch {
+        return undefined;
+      }
+    },
+  };
 }

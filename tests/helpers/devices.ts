@@ -1,9 +1,7 @@
-import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync } from 'node:fs';
 import { createServer, type AddressInfo, type Server } from 'node:net';
-import path from 'node:path';
 import { Aedes } from 'aedes';
+import { ptyPair as makePtyPair } from '../../device-agent/src/simulators/pty.js';
 
 interface Teardown {
   teardown(fn: () => unknown): void;
@@ -30,13 +28,11 @@ export async function startBroker(t: Teardown | null, port = 0): Promise<{ port:
   return { port: actual, url: `mqtt://127.0.0.1:${actual}`, stop };
 }
 
-/** A pair of connected pseudo-terminals (socat), as `<dir>/<name>-agent` and `<dir>/<name>-device`. */
+/** A pair of connected pseudo-terminals (socat), as `<dir>/<name>-agent` and `<dir>/<name>-device`, gone at teardown. */
 export async function ptyPair(t: Teardown, dir: string, name: string): Promise<{ a: string; b: string }> {
-  const [a, b] = [path.join(dir, `${name}-agent`), path.join(dir, `${name}-device`)];
-  const proc = spawn('socat', [`pty,raw,echo=0,link=${a}`, `pty,raw,echo=0,link=${b}`]);
-  t.teardown(() => proc.kill());
-  for (let i = 0; i < 100 && !(existsSync(a) && existsSync(b)); i++) await new Promise((r) => setTimeout(r, 50));
-  return { a, b };
+  const pair = await makePtyPair(dir, name);
+  t.teardown(() => pair.stop());
+  return pair;
 }
 
 /** Polls `ok` until it holds or `ms` pass; returns its last answer. */

@@ -21,8 +21,10 @@ export class DoorController {
 
   async cardRead(credential: string, reader: string, at = new Date()): Promise<AgentDecision> {
     const decision = this.deps.decide(credential, reader, at);
+    let releaseError: string | null = null;
     if (decision.granted && decision.door) {
-      await this.deps.release(decision.door.device, decision.door.relay_channel, decision.door.pulse_ms);
+      // A granted card whose lock could not be driven is still recorded, with why the door stayed shut.
+      await this.deps.release(decision.door.device, decision.door.relay_channel, decision.door.pulse_ms).catch((err: Error) => (releaseError = err.message));
     }
     const listVersion = this.deps.listVersion() ?? 0;
     // Only a card number is worth naming; a QR token is a secret and never leaves the host.
@@ -35,7 +37,7 @@ export class DoorController {
       at: at.toISOString(),
       // A refused card is named, so an unknown card can be traced; a granted one is the list's own.
       data: decision.granted
-        ? { ...door, reader, kind: 'card', list_version: listVersion }
+        ? { ...door, reader, kind: 'card', list_version: listVersion, ...(releaseError ? { release_error: releaseError } : {}) }
         : { ...door, reader, ...(card ? { card_number: card } : {}), reason: decision.reason, list_version: listVersion },
     });
     return decision;

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { mulberry32 as rng } from '../../helpers/fuzz.js';
+import { frameErrorCode, mulberry32 as rng } from '../../helpers/fuzz.js';
 import { FrameError } from '../../../device-agent/src/protocols/errors.js';
 import {
   MdcCmd,
@@ -44,16 +44,7 @@ function withChecksum(s: string): Uint8Array {
   return concat([body, Uint8Array.of(sum)]);
 }
 
-/** The FrameError code `fn` throws, or a description of what else happened. */
-function codeOf(fn: () => unknown): string {
-  try {
-    fn();
-    return 'no error';
-  } catch (err) {
-    if (!(err instanceof FrameError)) return `not a FrameError: ${String(err)}`;
-    return err.protocol === 'mdc' ? err.code : `protocol ${err.protocol}`;
-  }
-}
+const codeOf = (fn: () => unknown) => frameErrorCode('mdc', fn);
 
 const plain = (c: MdcCommand) => ({ cmd: c.cmd, id: c.id, data: hex(c.data) });
 const plainReply = (r: MdcReply) => ({ id: r.id, ack: r.ack, rcmd: r.rcmd, data: hex(r.data) });

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { mulberry32 as rng } from '../../helpers/fuzz.js';
+import { frameErrorCode, mulberry32 as rng } from '../../helpers/fuzz.js';
 import { FrameError } from '../../../device-agent/src/protocols/errors.js';
 import {
   RelayDeframer,
@@ -13,16 +13,7 @@ const bytes = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s.replace(/
 const hex = (b: Uint8Array): string => [...b].map((n) => n.toString(16).padStart(2, '0')).join(' ');
 const concat = (parts: Uint8Array[]): Uint8Array => Uint8Array.from(Buffer.concat(parts));
 
-/** The FrameError code `fn` throws, or a description of what else happened. */
-function codeOf(fn: () => unknown): string {
-  try {
-    fn();
-    return 'no error';
-  } catch (err) {
-    if (!(err instanceof FrameError)) return `not a FrameError: ${String(err)}`;
-    return err.protocol === 'usb-relay' ? err.code : `protocol ${err.protocol}`;
-  }
-}
+const codeOf = (fn: () => unknown) => frameErrorCode('usb-relay', fn);
 
 /** The checksum as the vendor documents it, independently of the module. */
 const sum = (channel: number, state: number) => (0xa0 + channel + state) & 0xff;

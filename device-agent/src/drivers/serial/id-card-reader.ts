@@ -1,7 +1,10 @@
 import { EventEmitter } from 'node:events';
 import { CommandError } from '../../agent.js';
 import { decodeReply, encodeCommand, IdCardDeframer, parseReadReply, type IdCardCommand, type ParsedText } from '../../protocols/id-card.js';
+import type { SerialPort } from 'serialport';
+import type { DriverFactory } from '../driver.js';
 import type { SerialLike } from './osdp-cp.js';
+import { closeDeviceSerial, openDeviceSerial } from './relay.js';
 
 /**
  * A second-generation resident ID card reader (SAM module) on a serial line. `start` polls: find a
@@ -82,3 +85,77 @@ export class IdCardReader extends EventEmitter<{ card: [ParsedText]; removed: []
     }
   };
 }
+
+/** `110105********002X`: the masking GB/T 35273 practice and the server use for ID numbers. */
+export function maskIdNumber(id: string): string {
+  return id.length > 10 ? `${id.slice(0, 6)}${'*'.repeat(id.length - 10)}${id.slice(-4)}` : '*'.repeat(id.length);
+}
+
+/** 张* / 欧阳** : the family name stays, the rest is starred. */
+export function maskName(name: string): string {
+  const chars = [...name];
+  return chars.length <= 1 ? '*' : chars[0] + '*'.repeat(chars.length - 1);
+}
+
+/**
+ * The lobby's ID card reader as a device. A card laid on it is announced as `id_card_read` with masked
+ * fields only (events are stored); the full text reaches the kiosk only as the answer to `read_card`,
+ * which the server asks for during a check-in and does not keep beyond what the visitor record needs.
+ */
+export const idCardReaderDriver: DriverFactory = (ctx) => {
+  let port: SerialPort | null = null;
+  let reader: IdCardReader | null = null;
+  let last: ParsedText | null = null;
+  let errorsInRow = 0;
+  return {
+    async start() {
+      port = await openDeviceSerial(ctx, 115200);
+      reader = new IdCardReader(port, { pollMs: Number(ctx.settings.poll_interval_ms ?? 500), replyTimeoutMs: Number(ctx.settings.reply_timeout_ms ?? 2000) });
+      // The first exchange proves a SAM answers; a silent port is a failed start, retried with backoff.
+      await reader.readOnce();
+      reader.on('card', (card) => {
+        errorsInRow = 0;
+        last = card;
+        ctx.setState({ card_present: true });
+        ctx.emit('id_card_read', { name: maskName(card.name), id_number: maskIdNumber(card.idNumber), id_number_valid: card.idNumberValid });
+      });
+      reader.on('removed', () => {
+        last = null;
+        ctx.setState({ card_present: false });
+        ctx.emit('id_card_removed', {});
+      });
+      reader.on('error', (err) => {
+        if (++errorsInRow >= 5) ctx.fail(new Error(`the ID card reader stopped answering: ${err.message}`));
+      });
+      reader.start();
+      ctx.setState({ card_present: false });
+    },
+    async stop() {
+      reader?.stop();
+      reader = null;
+      await closeDeviceSerial(port);
+      port = null;
+    },
+    async command(body) {
+      if (body.action !== 'read_card') throw new CommandError('BAD_COMMAND', 'the ID card reader takes only the read_card action');
+      if (!reader) throw new CommandError('DEVICE_UNAVAILABLE', 'the ID card reader is not connected');
+      const card = (await reader.readOnce()) ?? last;
+      if (!card) throw new CommandError('NO_CARD', 'no ID card lies on the reader / 读卡器上没有身份证');
+      return {
+        card_present: true,
+        card: {
+          name: card.name,
+          sex: card.sex,
+          ethnicity: card.ethnicity,
+          birth_date: card.birthDate,
+          address: card.address,
+          id_number: card.idNumber,
+          id_number_valid: card.idNumberValid,
+          issuing_authority: card.issuingAuthority,
+          valid_from: card.validFrom,
+          valid_to: card.validTo,
+        },
+      };
+    },
+  };
+};

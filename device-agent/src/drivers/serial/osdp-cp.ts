@@ -1,7 +1,9 @@
 import { EventEmitter } from 'node:events';
 import { FrameError } from '../../protocols/errors.js';
 import { encodeFrame, OsdpDeframer, OSDP_REPLY, parseRawCard, poll } from '../../protocols/osdp.js';
-import type { ByteSink } from './relay.js';
+import type { SerialPort } from 'serialport';
+import type { DriverFactory } from '../driver.js';
+import { closeDeviceSerial, openDeviceSerial, type ByteSink } from './relay.js';
 
 export interface SerialLike extends ByteSink {
   on(event: 'data', listener: (chunk: Buffer) => void): unknown;
@@ -90,3 +92,43 @@ export class OsdpReader extends EventEmitter<{ card: [CardRead]; error: [FrameEr
     }
   };
 }
+
+/** How long an OSDP reader may stay silent before it counts as lost (it must answer every POLL in 200 ms). */
+const SILENT_LIMIT_MS = 3000;
+
+/**
+ * An OSDP reader as a device: each card read is decided at once on this host. A reader that stops
+ * answering is reported lost, and the supervisor reopens the line after a backoff.
+ */
+export const osdpReaderDriver: DriverFactory = (ctx) => {
+  let port: SerialPort | null = null;
+  let reader: OsdpReader | null = null;
+  let watch: NodeJS.Timeout | null = null;
+  return {
+    async start() {
+      port = await openDeviceSerial(ctx, 9600);
+      reader = new OsdpReader(port, { address: Number(ctx.settings.osdp_address ?? 0), pollMs: Number(ctx.settings.poll_interval_ms ?? 50), replyTimeoutMs: Number(ctx.settings.reply_timeout_ms ?? 200) });
+      reader.on('card', (read) => void ctx.credential(read.card, 'card').catch((err: Error) => ctx.log.warn({ err: err.message }, 'card read not handled')));
+      reader.on('error', (err) => ctx.log.warn({ err: err.message }, 'bad OSDP frame dropped'));
+      reader.start();
+      const started = Date.now();
+      while (reader.stats.replies === 0) {
+        if (Date.now() - started > SILENT_LIMIT_MS) throw new Error(`no OSDP reader answers at address ${ctx.settings.osdp_address ?? 0}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      let replies = reader.stats.replies;
+      watch = setInterval(() => {
+        if (reader && reader.stats.replies === replies) ctx.fail(new Error(`the OSDP reader stopped answering for ${SILENT_LIMIT_MS} ms`));
+        replies = reader?.stats.replies ?? 0;
+      }, SILENT_LIMIT_MS);
+      ctx.setState({ reader: 'ready' });
+    },
+    async stop() {
+      if (watch) clearInterval(watch);
+      reader?.stop();
+      reader = null;
+      await closeDeviceSerial(port);
+      port = null;
+    },
+  };
+};

@@ -1,5 +1,6 @@
 import { connect, type Socket } from 'node:net';
 import { CommandError } from '../../agent.js';
+import type { DriverFactory } from '../driver.js';
 import { expectAck, getStatus, inputName, inputSource, MdcCmd, MdcDeframer, MdcInput, parseStatus, power, volume, type MdcInputName, type MdcReply, type MdcStatus } from '../../protocols/mdc.js';
 
 /**
@@ -107,3 +108,45 @@ export function mdcCommandHandler(display: MdcDisplay) {
     return { power: s.power ? 'on' : 'off', volume: s.volume, mute: s.mute, input: (inputName(s.input) ?? `0x${s.input.toString(16)}`).toLowerCase() };
   };
 }
+
+/**
+ * A Samsung display as a device: its status is read every `poll_interval_ms` and published; a change
+ * made with the remote control shows up as `power_changed` / `input_changed`. A panel that stops
+ * answering is reported lost and reconnected after a backoff.
+ */
+export const mdcDisplayDriver: DriverFactory = (ctx) => {
+  const transport = ctx.assignment.transport;
+  const display = new MdcDisplay({
+    host: String(transport.host),
+    port: Number(transport.port ?? 1515),
+    displayId: Number(ctx.settings.mdc_display_id ?? 0),
+    replyTimeoutMs: Number(ctx.settings.reply_timeout_ms ?? 1000),
+  });
+  const handle = mdcCommandHandler(display);
+  let timer: NodeJS.Timeout | null = null;
+  let last: Record<string, unknown> | null = null;
+  const report = (state: Record<string, unknown>) => {
+    if (last && last.power !== state.power) ctx.emit('power_changed', { power: state.power });
+    if (last && last.input !== state.input) ctx.emit('input_changed', { input: state.input });
+    last = state;
+    ctx.setState(state);
+  };
+  const refresh = async () => report(await handle({}));
+  return {
+    async start() {
+      await refresh();
+      timer = setInterval(() => void refresh().catch((err: Error) => ctx.fail(err)), Number(ctx.settings.poll_interval_ms ?? 10_000));
+    },
+    async stop() {
+      if (timer) clearInterval(timer);
+      display.close();
+    },
+    async command(body) {
+      if (body.action !== undefined && body.action !== 'refresh_status') throw new CommandError('BAD_COMMAND', `unknown action ${String(body.action)}`);
+      const { transaction: _t, action: _a, ...properties } = body;
+      const state = await handle(properties);
+      report(state);
+      return state;
+    },
+  };
+};
