@@ -26,6 +26,8 @@ import { collaborationRoutes } from './modules/collaboration/routes.js';
 import { feesRoutes } from './modules/fees/routes.js';
 import { trackingRoutes } from './modules/tracking/routes.js';
 import { devicesRoutes } from './modules/devices/routes.js';
+import { doorsRoutes } from './modules/doors/routes.js';
+import { agentsRoutes } from './modules/agents/routes.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -128,5 +130,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(feesRoutes);
   await app.register(trackingRoutes);
   await app.register(devicesRoutes);
+  await app.register(doorsRoutes);
+  await app.register(agentsRoutes);
   return app;
 }

@@ -5,6 +5,7 @@ import { Aedes, type AuthenticateError } from 'aedes';
 import mqtt, { type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
+import type { BrokerAccess, BrokerPrincipal } from './modules/agents/broker-access.js';
 
 export interface MqttLink {
   client: MqttClient;
@@ -25,25 +26,74 @@ export class MqttPortInUseError extends Error {
   }
 }
 
+/** The server's own broker credential, made up at each start. */
+export function internalCredential(): { username: string; password: string } {
+  return { username: 'lawbox-server', password: randomBytes(24).toString('base64url') };
+}
+
+const principals = new WeakMap<object, BrokerPrincipal>();
+
 /**
  * Connects to MQTT_URL, or starts the embedded aedes broker and connects to it. The embedded broker
- * refuses anonymous clients: the server's own client uses a credential made up at each start
- * (device agents get theirs when they are enrolled).
+ * refuses anonymous clients: the server's own client uses `internal`, and device agents their own
+ * enrolled credential, confined to their own topics by `access` (without it, only the server gets in).
  */
-export async function startMqtt(config: Config, log: Logger): Promise<MqttLink> {
+export async function startMqtt(config: Config, log: Logger, opts: { internal?: { username: string; password: string }; access?: (internal: { username: string; password: string }) => BrokerAccess } = {}): Promise<MqttLink> {
   let broker: Aedes | null = null;
   let server: Server | null = null;
   let url = config.mqttUrl;
-  const internal = { username: 'lawbox-server', password: randomBytes(24).toString('base64url') };
+  const internal = opts.internal ?? internalCredential();
+  const access = opts.access?.(internal);
 
   if (!url) {
+    const refuse = (done: (err: AuthenticateError, ok: boolean) => void) => {
+      const err = new Error('bad username or password') as AuthenticateError;
+      err.returnCode = 4;
+      done(err, false);
+    };
     broker = await Aedes.createBroker({
-      authenticate: (_client, username, password, done) => {
-        const ok = username === internal.username && !!password && safeEqual(password, Buffer.from(internal.password));
-        if (ok) return done(null, true);
-        const err = new Error('bad username or password') as AuthenticateError;
-        err.returnCode = 4;
-        done(err, false);
+      authenticate: (client, username, password, done) => {
+        if (username === internal.username && !!password && safeEqual(password, Buffer.from(internal.password))) {
+          principals.set(client, { kind: 'server' });
+          return done(null, true);
+        }
+        if (!access || !username || !password) return refuse(done);
+        access.authenticate(username, password.toString('utf8')).then(
+          (principal) => {
+            if (!principal) return refuse(done);
+            principals.set(client, principal);
+            done(null, true);
+          },
+          (err) => {
+            log.error({ err }, 'MQTT authentication failed');
+            refuse(done);
+          },
+        );
+      },
+      authorizePublish: (client, packet, done) => {
+        const principal = client ? principals.get(client) : { kind: 'server' as const };
+        if (!principal) return done(new Error('not authenticated'));
+        if (principal.kind === 'server' || !access) return done(null);
+        access.mayPublish(principal, packet.topic).then(
+          (ok) => {
+            if (!ok) log.warn({ agent: principal.id, topic: packet.topic }, 'MQTT publish outside the agent’s topics refused');
+            done(ok ? null : new Error('topic not allowed'));
+          },
+          (err) => done(err as Error),
+        );
+      },
+      authorizeSubscribe: (client, sub, done) => {
+        const principal = client ? principals.get(client) : undefined;
+        if (!principal) return done(new Error('not authenticated'), null);
+        if (principal.kind === 'server' || !access) return done(null, sub);
+        access.maySubscribe(principal, sub.topic).then(
+          (ok) => {
+            if (!ok) log.warn({ agent: principal.id, topic: sub.topic }, 'MQTT subscription outside the agent’s topics refused');
+            // null: the SUBACK says failure (0x80) for this filter; the connection stays up.
+            done(null, ok ? sub : null);
+          },
+          (err) => done(err as Error, null),
+        );
       },
     });
     // Small MQTT packets go out at once: with Nagle's algorithm and delayed ACKs each hop can wait ~40 ms.

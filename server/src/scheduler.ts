@@ -3,6 +3,7 @@ import { sql } from 'kysely';
 import type { Logger } from 'pino';
 import { SYSTEM_ACTOR, type ServiceContext } from './context.js';
 import { purgeAudit } from './modules/audit/service.js';
+import { refreshAllAccessLists } from './modules/doors/access-list.js';
 import { scanMatters } from './modules/tracking/service.js';
 import { disableInactiveUsers } from './modules/users/service.js';
 
@@ -38,6 +39,13 @@ export const JOBS: Job[] = [
     name: 'matters.tracking',
     schedule: '20 6 * * *',
     run: (ctx) => scanMatters(ctx),
+  },
+  {
+    // Every agent's door list is signed anew each day, so it never reaches its 7-day expiry while the
+    // server runs; each process publishes what was signed when it hears of the commit.
+    name: 'doors.resign_access_lists',
+    schedule: '40 4 * * *',
+    run: async (ctx) => ({ signed: (await refreshAllAccessLists(ctx, { force: true })).signed }),
   },
 ];
 

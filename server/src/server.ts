@@ -6,7 +6,9 @@ import type { Config } from './config.js';
 import { systemClock } from './clock.js';
 import { migrateToLatest, openDatabase, type DatabaseHandle } from './db/index.js';
 import { startMqtt, type MqttLink } from './mqtt.js';
-import { loadDemoFirm, type DemoAccount } from './modules/demo/service.js';
+import { brokerAccess } from './modules/agents/broker-access.js';
+import { startDemoBuilding } from './modules/demo/building.js';
+import { isDemoFirm, loadDemoFirm, type DemoAccount } from './modules/demo/service.js';
 import { cjkTrigramsWork } from './modules/conflicts/engine.js';
 import { issueSetupToken } from './modules/users/service.js';
 import { startScheduler } from './scheduler.js';
@@ -52,7 +54,7 @@ export async function startServer(config: Config, opts: { demo?: boolean; log?: 
     const demoAccounts = opts.demo ? await loadDemoFirm(ctx) : null;
     const setupToken = demoAccounts ? null : await issueSetupToken(ctx);
 
-    const mqtt = await startMqtt(config, log);
+    const mqtt = await startMqtt(config, log, { access: (internal) => brokerAccess(ctx, internal) });
     cleanups.push(() => mqtt.close());
 
     const https = config.tlsCertPath && config.tlsKeyPath ? { cert: readFileSync(config.tlsCertPath), key: readFileSync(config.tlsKeyPath) } : null;
@@ -65,6 +67,10 @@ export async function startServer(config: Config, opts: { demo?: boolean; log?: 
     const port = typeof address === 'object' && address ? address.port : config.httpPort;
     const host = config.httpHost === '0.0.0.0' || config.httpHost === '::' ? 'localhost' : config.httpHost;
     const url = `${https ? 'https' : 'http'}://${host}:${port}`;
+    if (opts.demo && (await isDemoFirm(ctx))) {
+      const building = await startDemoBuilding(ctx, mqtt, `http://127.0.0.1:${port}`, log);
+      if (building) cleanups.push(() => building.stop());
+    }
     log.info({ url, database: database.kind, mqtt: mqtt.embedded ? `embedded :${mqtt.embedded.port}` : 'external', ms: Math.round(performance.now() - started) }, 'lawbox ready');
     return { app, database, mqtt, url, firstRun: { setupToken, demoAccounts }, stop: unwind };
   } catch (err) {

@@ -7,6 +7,7 @@ import { loadConfig, type Config } from '../../server/src/config.js';
 import type { ServiceContext } from '../../server/src/context.js';
 import { migrateToLatest, openDatabase, type DatabaseHandle } from '../../server/src/db/index.js';
 import { startMqtt, type MqttLink } from '../../server/src/mqtt.js';
+import { brokerAccess } from '../../server/src/modules/agents/broker-access.js';
 import type { Role } from '../../server/src/modules/auth/roles.js';
 import { createUser } from '../../server/src/modules/users/service.js';
 import { pino } from 'pino';
@@ -79,9 +80,9 @@ export function testConfig(overrides: Record<string, string> = {}): Config {
 export async function createTestInstance(t: Teardown, opts: { env?: Record<string, string>; database?: { database: DatabaseHandle; databaseUrl: string | null } } = {}): Promise<TestInstance> {
   const config = testConfig(opts.env);
   const { database, databaseUrl } = opts.database ?? (await createDatabase(t));
-  const mqtt = await startMqtt(config, pino({ level: 'silent' }));
-  t.teardown(() => mqtt.close());
   const clock = new FakeClock();
+  const mqtt = await startMqtt(config, pino({ level: 'silent' }), { access: (internal) => brokerAccess({ db: database.db, config, clock }, internal) });
+  t.teardown(() => mqtt.close());
   const app = await buildApp({ config, database, mqtt, clock });
   await app.ready();
   t.teardown(() => app.close());

@@ -26,7 +26,7 @@ interface Route {
   key: string;
   method: string;
   url: string;
-  config: { public?: boolean; permission?: Permission; allowDuringPasswordChange?: boolean };
+  config: { public?: boolean; permission?: Permission; allowDuringPasswordChange?: boolean; agent?: boolean };
   schema: Schema;
   websocket: boolean;
 }
@@ -45,6 +45,8 @@ const routes: Route[] = inst.app.routeCatalog.flatMap((r) =>
 );
 /** every route the matrix exercises: all but the public ones (which include the swagger-ui files) */
 const guarded = routes.filter((r) => !r.config.public);
+/** routes for device agents: no user session of any role gets in */
+const agentOnly = guarded.filter((r) => r.config.agent);
 
 // One signed-in user per role, and an account the :id routes can point at.
 const users = {} as Record<Role, { id: number; username: string; headers: { authorization: string } }>;
@@ -64,6 +66,7 @@ const HINTS: Record<string, unknown> = {
   current_password: STRONG_PASSWORD,
   new_password: 'Matrix-Probe-43',
   setup_token: 'probe-setup-token',
+  profile: 'samsung/qm55r',
   id: target.id,
 };
 
@@ -249,7 +252,10 @@ t.test('every route declares the schemas that keep unknown input out', async (t)
       t.equal(s.querystring?.type, 'object', `${r.key} has a querystring schema`);
       t.equal(s.querystring?.additionalProperties, false, `${r.key} refuses unknown query parameters`);
     }
-    if (['POST', 'PATCH', 'PUT'].includes(r.method)) {
+    if (['POST', 'PATCH', 'PUT'].includes(r.method) && Array.isArray(s.consumes) && !s.consumes.includes('application/json')) {
+      // Media uploads (agents only): raw bytes, checked by name, size and hash instead of a JSON schema.
+      t.ok(r.config.agent, `${r.key} takes a raw ${s.consumes.join(' | ')} body, so only an agent may send one`);
+    } else if (['POST', 'PATCH', 'PUT'].includes(r.method)) {
       t.equal(s.body?.type, 'object', `${r.key} has a body schema`);
       t.equal(s.body?.additionalProperties, false, `${r.key} refuses unknown body fields`);
     }
@@ -269,7 +275,7 @@ t.test('anonymous callers get 401 with the error shape on every non-public route
     const res = await call(r, {});
     t.equal(res.status, 401, `${r.key} refuses an anonymous caller with 401`);
     t.ok(isErrorShape(res.body), `${r.key}: the body is exactly {"error":{"code","message"}} (${JSON.stringify(res.body)})`);
-    t.equal(res.body.error?.code, 'AUTH_REQUIRED', `${r.key}: the code asks the caller to sign in`);
+    t.equal(res.body.error?.code, r.config.agent ? 'AGENT_AUTH_REQUIRED' : 'AUTH_REQUIRED', `${r.key}: the code asks the caller to sign in`);
     t.same(await snapshot(), before, `${r.key}: the anonymous attempt changed nothing`);
   }
 });
@@ -302,8 +308,20 @@ t.test('every role lacking a route’s permission gets 403 FORBIDDEN, an access.
   }
 });
 
+t.test('agent routes refuse every user session with 401, whatever the role', async (t) => {
+  for (const r of agentOnly) {
+    for (const role of ROLE_NAMES) {
+      const before = await snapshot();
+      const res = await call(r, users[role].headers, true);
+      t.equal(res.status, 401, `${role} → ${r.key} is refused: agents only`);
+      t.equal(res.body.error?.code, 'AGENT_AUTH_REQUIRED', `${role} → ${r.key}: AGENT_AUTH_REQUIRED`);
+      t.same(await snapshot(), before, `${role} → ${r.key}: nothing changed`);
+    }
+  }
+});
+
 t.test('every role that a route admits gets past the access check (a probe with an unknown field stops at validation)', async (t) => {
-  for (const r of guarded) {
+  for (const r of guarded.filter((r) => !r.config.agent)) {
     for (const role of ROLE_NAMES.filter((role) => !r.config.permission || can(role, r.config.permission))) {
       const before = await snapshot();
       const res = await call(r, users[role].headers, true);

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
@@ -45,12 +45,33 @@ t.test('lawbox serve --demo starts, prints the demo accounts once, and stops cle
   t.ok(director, 'the director’s one-time password is printed');
   const login = await fetch(`${first.url}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'director', password: director }) });
   t.equal(login.status, 200, 'the printed password signs the director in');
-  t.equal(((await login.json()) as { user: { password_change_required: boolean } }).user.password_change_required, true, 'and must be changed first');
+  const signedIn = (await login.json()) as { token: string; user: { password_change_required: boolean } };
+  t.equal(signedIn.user.password_change_required, true, 'and must be changed first');
   if (!process.env.DATABASE_URL) t.ok(existsSync(path.join(dataDir, 'lawbox.lock')), 'the embedded data directory is locked while running');
+
+  // The simulated building: `lawbox-agent --simulate` beside the server, its devices online.
+  const token = signedIn.token;
+  const changed = await fetch(`${first.url}/api/auth/password`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify({ current_password: director, new_password: 'Minghang-Front-77!' }) });
+  t.equal(changed.status, 200, 'the director sets a password of their own');
+  const session = (await (await fetch(`${first.url}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'director', password: 'Minghang-Front-77!' }) })).json()) as { token: string };
+  const online = async () => {
+    const devices = (await (await fetch(`${first.url}/api/devices`, { headers: { authorization: `Bearer ${session.token}` } })).json()) as { id: string; profile: string; availability: string }[];
+    return devices.filter((d) => d.availability === 'online');
+  };
+  let up: { id: string; profile: string }[] = [];
+  for (let i = 0; i < 120 && up.length < 11; i++) {
+    up = await online();
+    if (up.length < 11) await new Promise((r) => setTimeout(r, 250));
+  }
+  const profiles = new Set(up.map((d) => d.profile));
+  t.ok(up.length >= 6, `the demo shows at least six simulated devices online (${up.length}: ${up.map((d) => d.id).join(', ')})`);
+  t.ok(profiles.size >= 6, `of at least six device models (${[...profiles].join(', ')})`);
 
   first.child.kill('SIGTERM');
   const code = await new Promise((r) => first.child.once('exit', r));
   t.equal(code, 0, 'SIGTERM ends the server with exit code 0');
+  const leftovers = spawnSync('pgrep', ['-f', dataDir], { encoding: 'utf8' }).stdout.trim();
+  t.equal(leftovers, '', 'the simulated building stops with it: no agent or pty left running');
   t.notOk(existsSync(path.join(dataDir, 'lawbox.lock')), 'the lock is released');
 
   const second = await serve(env);

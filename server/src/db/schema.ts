@@ -28,6 +28,12 @@ export interface Database {
   agents: AgentsTable;
   devices: DevicesTable;
   device_events: DeviceEventsTable;
+  camera_recordings: CameraRecordingsTable;
+  doors: DoorsTable;
+  access_credentials: AccessCredentialsTable;
+  access_grants: AccessGrantsTable;
+  access_signing_keys: AccessSigningKeysTable;
+  access_list_versions: AccessListVersionsTable;
 }
 
 type Timestamp = ColumnType<Date, Date | string, Date | string>;
@@ -318,6 +324,10 @@ export interface AgentsTable {
   state: Generated<Availability>;
   last_seen_at: Timestamp | null;
   created_at: Timestamp;
+  /** argon2id hash of the agent's MQTT secret; null until enrolled */
+  secret_hash: string | null;
+  enrolled_at: Timestamp | null;
+  config_version: Generated<number>;
 }
 
 export interface DevicesTable {
@@ -329,6 +339,10 @@ export interface DevicesTable {
   state: Json<Record<string, unknown>> | null;
   availability: Generated<Availability>;
   updated_at: Timestamp;
+  /** the instance address, as agent-config.schema.json's transport */
+  transport: Json<Record<string, unknown>> | null;
+  settings: Json<Record<string, unknown>> | null;
+  enabled: Generated<boolean>;
 }
 
 export interface DeviceEventsTable {
@@ -338,4 +352,88 @@ export interface DeviceEventsTable {
   at: Timestamp;
   data: Json<Record<string, unknown>>;
   received_at: Timestamp;
+}
+
+export type FailMode = 'fail_secure' | 'fail_safe';
+
+export interface DoorsTable {
+  id: string;
+  agent_id: string;
+  name: string;
+  lock_device: string;
+  relay_channel: number | null;
+  readers: string[];
+  pulse_ms: number;
+  fail_mode: FailMode;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+export type DoorRow = Selectable<DoorsTable>;
+
+/** An access-list weekly window: ISO weekdays, `HH:MM` from (inclusive) and to (exclusive), Beijing time. */
+export interface AccessWindow {
+  days: number[];
+  from: string;
+  to: string;
+}
+
+export interface AccessCredentialsTable {
+  id: Generated<number>;
+  kind: 'card' | 'qr' | 'visitor_pass';
+  medium: 'card' | 'qr';
+  /** canonical upper-case hex; staff cards only */
+  card_number: string | null;
+  /** `sha256:<hex>` salted digest; QR codes and visitor passes only (the token itself is never stored) */
+  digest: string | null;
+  holder_user_id: number | null;
+  visitor_name: string | null;
+  windows: Json<AccessWindow[]>;
+  valid_from: Timestamp | null;
+  valid_until: Timestamp | null;
+  revoked_at: Timestamp | null;
+  created_by: number | null;
+  created_at: Timestamp;
+}
+export type AccessCredentialRow = Selectable<AccessCredentialsTable>;
+
+export interface AccessGrantsTable {
+  credential_id: number;
+  door_id: string;
+}
+
+export interface AccessSigningKeysTable {
+  key_id: string;
+  alg: 'ed25519';
+  public_pem: string;
+  private_pem: string;
+  created_at: Timestamp;
+  retired_at: Timestamp | null;
+}
+
+export interface AccessListVersionsTable {
+  agent_id: string;
+  version: number;
+  published_at: Timestamp;
+  /** of the published payload (canonical JSON of the signed list) */
+  sha256: string;
+  /** of the list without version, issued_at, expires_at and signature: what decides whether to sign anew */
+  content_sha256: string;
+  list: Json<Record<string, unknown>>;
+}
+
+export interface CameraRecordingsTable {
+  id: string;
+  device_id: string;
+  matter_id: number | null;
+  reason: string;
+  requested_by: number;
+  seconds: number;
+  status: Generated<'recording' | 'stored' | 'failed'>;
+  error: string | null;
+  bytes: string | number | null;
+  sha256: string | null;
+  /** numeric: a string in pg */
+  duration_s: string | number | null;
+  requested_at: Timestamp;
+  stored_at: Timestamp | null;
 }

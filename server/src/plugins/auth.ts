@@ -4,6 +4,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Actor } from '../context.js';
 import { forbidden, unauthorized } from '../errors.js';
 import { recordAudit } from '../modules/audit/service.js';
+import { verifyAgentSecret } from '../modules/agents/service.js';
 import { resolveSession, type Session } from '../modules/auth/service.js';
 import { can, MANAGEMENT_PERMISSIONS, type Permission } from '../modules/auth/roles.js';
 
@@ -17,9 +18,13 @@ declare module 'fastify' {
     permission?: Permission;
     /** still reachable while the user must change their password first */
     allowDuringPasswordChange?: boolean;
+    /** for enrolled device agents only (HTTP Basic with the agent's MQTT credential), never for users */
+    agent?: boolean;
   }
   interface FastifyRequest {
     session: Session | null;
+    /** the enrolled agent calling an `agent` route */
+    agentId: string | null;
     /** who is acting, for audit records; anonymous before login */
     actor: Actor;
   }
@@ -40,6 +45,7 @@ export default fp(async (app) => {
   await app.register(cookie);
   app.decorateRequest('session', null);
   app.decorateRequest('actor', null as unknown as Actor);
+  app.decorateRequest('agentId', null);
 
   const networks = app.services.config.managementNetworks;
   const fromManagementNetwork = (ip: string): boolean => {
@@ -48,6 +54,7 @@ export default fp(async (app) => {
   };
 
   app.addHook('onRequest', async (request: FastifyRequest, _reply: FastifyReply) => {
+    if (request.routeOptions.config.agent) return authenticateAgent(request);
     const token = bearerToken(request);
     request.session = token ? await resolveSession(app.services, token) : null;
     const user = request.session?.user;
@@ -80,4 +87,22 @@ export default fp(async (app) => {
     });
     throw denial;
   });
+
+  /** An agent route: the agent's own credential or nothing; a user's session does not count. */
+  async function authenticateAgent(request: FastifyRequest): Promise<void> {
+    const header = request.headers.authorization ?? '';
+    const decoded = header.startsWith('Basic ') ? Buffer.from(header.slice(6), 'base64').toString('utf8') : '';
+    const colon = decoded.indexOf(':');
+    const [id, secret] = colon > 0 ? [decoded.slice(0, colon), decoded.slice(colon + 1)] : ['', ''];
+    const ok = !!id && (await verifyAgentSecret(app.services, id, secret));
+    request.actor = { userId: null, username: ok ? `agent:${id}` : 'anonymous', role: null, sourceIp: request.ip };
+    if (ok) {
+      request.agentId = id;
+      return;
+    }
+    if (decoded) {
+      await recordAudit(app.services.db, { at: app.services.clock.now(), actor: 'anonymous', action: 'agent.auth_failed', object: `${request.method} ${request.routeOptions.url}`, result: 'denied', sourceIp: request.ip, detail: { agent: id || null } });
+    }
+    throw unauthorized('AGENT_AUTH_REQUIRED', 'This endpoint is for enrolled device agents (HTTP Basic with the agent’s credential). / 仅限已登记的设备代理访问。');
+  }
 });

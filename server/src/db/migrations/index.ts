@@ -2,10 +2,16 @@ import type { Migration } from 'kysely';
 import * as foundation from './202611270000-foundation.js';
 import * as practice from './202611280000-practice.js';
 import * as devices from './202611290000-devices.js';
+import * as doors from './202611300000-doors.js';
+import * as agents from './202611300100-agents.js';
+import * as media from './202611300200-media.js';
 
 /** Every migration, by name; names sort in the order they run. */
 export const migrations: Record<string, Migration> = {
   '202611270000-foundation': foundation,
   '202611280000-practice': practice,
   '202611290000-devices': devices,
+  '202611300000-doors': doors,
+  '202611300100-agents': agents,
+  '202611300200-media': media,
 };

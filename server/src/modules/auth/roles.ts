@@ -36,6 +36,11 @@ export const PERMISSIONS = {
   'practice.configure': '设置案件编号与监控阈值 / configure matter numbering and tracking thresholds',
   'devices.read': '查看设备与设备事件 / see devices, their state and events',
   'doors.open': '远程开门（留痕） / open a door remotely (audited)',
+  'doors.manage': '管理门禁、门卡与授权 / manage doors, access cards and their grants',
+  'visitor_passes.issue': '签发与撤销访客通行证 / issue and revoke visitor passes',
+  'devices.manage': '登记设备代理、配置设备 / enrol device agents and configure devices',
+  'cameras.view': '查看摄像机实时画面与录像 / watch camera live views and recordings',
+  'cameras.record': '摄像机录像并归入过程档案 / record camera segments into the process archive',
 } as const;
 
 export type Permission = keyof typeof PERMISSIONS;
@@ -52,10 +57,11 @@ const GRANTS: Record<Role, Permission[]> = {
   intern: PRACTICE,
   lawyer: LAWYER,
   partner: [...LAWYER, 'conflicts.review'],
-  director: [...LAWYER, 'users.read', 'matters.read_all', 'conflicts.review', 'fees.manage', 'practice.configure', 'devices.read', 'doors.open'],
-  admin_staff: [...LAWYER, 'users.read', 'matters.read_all', 'fees.manage', 'devices.read', 'doors.open'],
+  director: [...LAWYER, 'users.read', 'matters.read_all', 'conflicts.review', 'fees.manage', 'practice.configure', 'devices.read', 'doors.open', 'doors.manage', 'visitor_passes.issue', 'cameras.view', 'cameras.record'],
+  // The front desk (前台) is staffed by administrative staff: they issue visitor passes.
+  admin_staff: [...LAWYER, 'users.read', 'matters.read_all', 'fees.manage', 'devices.read', 'doors.open', 'doors.manage', 'visitor_passes.issue', 'cameras.view', 'cameras.record'],
   finance: ['clients.read', 'matters.read', 'matters.read_all', 'fees.manage'],
-  it_admin: ['system.read', 'users.read', 'devices.read'],
+  it_admin: ['system.read', 'users.read', 'devices.read', 'devices.manage'],
   security_admin: ['users.read', 'users.manage'],
   auditor: ['audit.read', 'users.read'],
 };

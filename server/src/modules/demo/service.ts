@@ -4,6 +4,8 @@ import { SYSTEM_ACTOR } from '../../context.js';
 import { appendAudit } from '../audit/service.js';
 import type { Role } from '../auth/roles.js';
 import { countUsers, createUser } from '../users/service.js';
+import { seedDemoDoors } from '../doors/service.js';
+import { loadDemoBuilding } from './building.js';
 import { loadDemoPractice } from './practice.js';
 
 /** The demo firm's name carries the 演示 mark everywhere it appears, so nobody mistakes it for a real firm. */
@@ -53,7 +55,15 @@ export async function loadDemoFirm(ctx: ServiceContext): Promise<DemoAccount[] |
     await appendAudit(trx, { at: ctx.clock.now(), actor: 'system', action: 'demo.load', object: 'firm', result: 'success', detail: { accounts: accounts.length } });
   });
   await loadDemoPractice(ctx);
+  await loadDemoBuilding(ctx);
+  await seedDemoDoors(ctx);
   return accounts;
+}
+
+/** True for an instance loaded with the demo firm, whose simulated building `serve --demo` runs. */
+export async function isDemoFirm(ctx: ServiceContext): Promise<boolean> {
+  const row = await ctx.db.selectFrom('settings').select('value').where('key', '=', 'firm').executeTakeFirst();
+  return (row?.value as { demo?: boolean } | undefined)?.demo === true;
 }
 
 const GROUPS = ['ABCDEFGHJKLMNPQRSTUVWXYZ', 'abcdefghijkmnopqrstuvwxyz', '23456789'];

@@ -86,11 +86,15 @@ export async function trackState(ctx: ServiceContext, topic: string, payload: Bu
   if (parts[1] === 'agent' && parts[3] === 'state') {
     if (body !== null && !AvailabilityPayload.Check(body)) return { result: 'rejected', reason: 'agent state must be {"state":"online"|"offline"}' };
     const state: Availability = body === null ? 'unknown' : body.state;
-    await ctx.db
-      .insertInto('agents')
-      .values({ id, state, last_seen_at: state === 'online' ? now : null, created_at: now })
-      .onConflict((oc) => oc.column('id').doUpdateSet(state === 'online' ? { state, last_seen_at: now } : { state }))
-      .execute();
+    await ctx.db.transaction().execute(async (trx) => {
+      await trx
+        .insertInto('agents')
+        .values({ id, state, last_seen_at: state === 'online' ? now : null, created_at: now })
+        .onConflict((oc) => oc.column('id').doUpdateSet(state === 'online' ? { state, last_seen_at: now } : { state }))
+        .execute();
+      // A dead agent cannot withdraw its devices' retained "online": its devices are offline with it.
+      if (state !== 'online') await trx.updateTable('devices').set({ availability: 'offline', updated_at: now }).where('agent_id', '=', id).where('availability', '=', 'online').execute();
+    });
     return { result: 'stored' };
   }
   if (parts[1] === 'device' && parts.length === 4 && parts[3] === 'availability') {

@@ -5,6 +5,10 @@ import { AppError, notFound } from '../../errors.js';
 import { recordAudit } from '../audit/service.js';
 import { can } from '../auth/roles.js';
 import { registerTopic } from '../realtime/hub.js';
+import { forgetDeviceOwners } from '../agents/broker-access.js';
+import { ENTITY_ID } from '../agents/service.js';
+import { configureDevice, publishAgentConfig, type DeviceAssignmentInput } from './assignments.js';
+import { mediaRoutes } from '../media/routes.js';
 import { startDeviceBridge } from './bridge.js';
 
 const DeviceSchema = Type.Object(
@@ -16,10 +20,14 @@ const DeviceSchema = Type.Object(
     location: Nullable(Type.String()),
     availability: Type.String(),
     state: Nullable(Type.Record(Type.String(), Type.Unknown())),
+    transport: Nullable(Type.Record(Type.String(), Type.Unknown())),
+    settings: Nullable(Type.Record(Type.String(), Type.Unknown())),
+    enabled: Type.Boolean(),
     updated_at: Type.String(),
   },
   { additionalProperties: false },
 );
+const JsonObject = Type.Record(Type.String({ pattern: '^[a-z][a-z0-9_]{0,63}$' }), Type.Unknown(), { maxProperties: 32 });
 const EventSchema = Type.Object(
   { event_id: Type.String(), device_id: Type.String(), type: Type.String(), at: Type.String(), data: Type.Record(Type.String(), Type.Unknown()), received_at: Type.String() },
   { additionalProperties: false },
@@ -35,6 +43,63 @@ export const devicesRoutes: FastifyPluginAsync = async (app) => {
   // The bridge lives as long as the app: tests and the server get it alike.
   const bridge = startDeviceBridge(ctx, app.mqtt.client, app.log);
   app.addHook('onClose', bridge.stop);
+  await app.register(mediaRoutes, { bridge });
+
+  /** After a change commits: the agents' retained configs, bounded so a broker outage cannot hang a request. */
+  const publishConfigs = async (agents: string[]) => {
+    forgetDeviceOwners(ctx);
+    const sent = Promise.all(agents.map((a) => publishAgentConfig(ctx, app.mqtt.client, a))).catch((err: Error) => app.log.warn({ err: err.message, agents }, 'agent config not published; it is sent again when the broker is back'));
+    await Promise.race([sent, new Promise((r) => setTimeout(r, 2000).unref())]);
+  };
+  // A broker that restarted may have lost its retained messages: every enrolled agent's config goes out again.
+  const republishAll = () => {
+    void ctx.db
+      .selectFrom('agents')
+      .select('id')
+      .where('secret_hash', 'is not', null)
+      .execute()
+      .then((rows) => Promise.all(rows.map((r) => publishAgentConfig(ctx, app.mqtt.client, r.id))))
+      .catch((err: Error) => app.log.warn({ err: err.message }, 'agent configs not republished'));
+  };
+  app.mqtt.client.on('connect', republishAll);
+  app.addHook('onReady', async () => {
+    if (app.mqtt.client.connected) republishAll();
+  });
+  app.addHook('onClose', async () => {
+    app.mqtt.client.off('connect', republishAll);
+  });
+
+  app.put(
+    '/api/devices/:id',
+    {
+      config: { permission: 'devices.manage' },
+      schema: {
+        tags: ['devices'],
+        summary: 'Assign a device to an agent with its profile and address; the agent’s config is republished',
+        params: DeviceParams,
+        body: Type.Object(
+          {
+            agent_id: Nullable(Type.String({ pattern: ENTITY_ID })),
+            profile: Type.String({ pattern: '^[a-z0-9-]+/[a-z0-9._-]+$', maxLength: 100 }),
+            name: Type.Optional(Nullable(Type.String({ minLength: 1, maxLength: 100 }))),
+            location: Type.Optional(Nullable(Type.String({ minLength: 1, maxLength: 100 }))),
+            transport: Type.Object({ type: Type.String({ enum: ['serial', 'tcp', 'hid', 'onvif', 'mqtt'] }) }, { additionalProperties: true, maxProperties: 8 }),
+            settings: Type.Optional(Nullable(JsonObject)),
+            enabled: Type.Optional(Type.Boolean()),
+          },
+          { additionalProperties: false },
+        ),
+        response: responses({ 200: DeviceSchema }),
+      },
+    },
+    async (request) => {
+      const { id } = request.params as { id: string };
+      const agents = await configureDevice(ctx, request.actor, id, request.body as DeviceAssignmentInput);
+      await publishConfigs(agents);
+      const d = await ctx.db.selectFrom('devices').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+      return { ...d, updated_at: d.updated_at.toISOString() };
+    },
+  );
 
   app.get(
     '/api/devices',
