@@ -1,8 +1,10 @@
+import { spawnSync } from 'node:child_process';
 import t from 'tap';
 import { Agent } from '../../device-agent/src/agent.js';
 import { MdcDisplay, mdcCommandHandler } from '../../device-agent/src/drivers/tcp/mdc-display.js';
 import { MdcDisplaySimulator } from '../../device-agent/src/simulators/mdc-display.js';
-import { startBroker } from '../helpers/devices.js';
+import { openSerial } from '../../device-agent/src/drivers/serial/relay.js';
+import { ptyPair, startBroker } from '../helpers/devices.js';
 import { createTestInstance } from '../helpers/instance.js';
 
 t.test('the wall display driver speaks MDC over TCP to the simulated panel', async (t) => {
@@ -45,4 +47,27 @@ t.test('a /set from the server reaches the panel through the agent and answers w
   for (let i = 0; i < 100 && answers.length === 0; i++) await new Promise((r) => setTimeout(r, 50));
   t.same(answers, [{ transaction: 'tx-1', ok: true, state: { power: 'on', volume: 20, mute: false, input: 'hdmi1' } }], 'the result echoes the transaction with the panel state');
   t.equal(sim.state.power, true, 'the panel is on');
+});
+
+const hasSocat = spawnSync('socat', ['-V']).status === 0;
+if (!hasSocat) console.log('# skipping the RS-232 display test: socat is not installed (apt-get install socat); CI installs it');
+
+if (hasSocat) t.test('the same driver speaks MDC over RS-232 (a pty pair) when the transport is serial', async (t) => {
+  const line = await ptyPair(t, t.testdir(), 'wall');
+  const panelEnd = await openSerial(line.b, 9600);
+  t.teardown(() => new Promise((r) => panelEnd.close(() => r(undefined))));
+  const sim = new MdcDisplaySimulator(1);
+  sim.attach(panelEnd);
+  const display = new MdcDisplay({ path: line.a, displayId: 1 });
+  t.teardown(() => display.close());
+  await display.setPower(true);
+  await display.setVolume(12);
+  t.match(await display.status(), { power: true, volume: 12 }, 'power and volume over the serial line');
+  t.same(sim.state.power, true, 'the panel holds what was set');
+  display.close();
+  // The port is locked for exclusive use until the close completes.
+  await new Promise((r) => setTimeout(r, 300));
+  const stranger = new MdcDisplay({ path: line.a, displayId: 7, replyTimeoutMs: 300 });
+  t.teardown(() => stranger.close());
+  await t.rejects(stranger.setPower(false), { code: 'NAK' }, 'a display id the panel does not have is refused (NAK)');
 });

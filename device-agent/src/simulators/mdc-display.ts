@@ -17,14 +17,19 @@ export class MdcDisplaySimulator {
       socket.setNoDelay(true);
       this.sockets.add(socket);
       socket.on('close', () => this.sockets.delete(socket));
-      const deframer = new MdcDeframer('command');
-      socket.on('data', (chunk: Buffer) => {
-        for (const item of deframer.push(chunk)) if ('frame' in item) socket.write(this.answer(item.frame.cmd, item.frame.id, item.frame.data));
-      });
       socket.on('error', () => {});
+      this.attach(socket);
     });
     await new Promise<void>((resolve) => this.server!.listen(port, host, resolve));
     return (this.server.address() as AddressInfo).port;
+  }
+
+  /** Answers on any byte stream: a TCP connection, or the device end of an RS-232 line (a pty pair). */
+  attach(line: { on(event: 'data', listener: (chunk: Buffer) => void): unknown; write(data: Uint8Array): unknown }): void {
+    const deframer = new MdcDeframer('command');
+    line.on('data', (chunk: Buffer) => {
+      for (const item of deframer.push(chunk)) if ('frame' in item) line.write(this.answer(item.frame.cmd, item.frame.id, item.frame.data));
+    });
   }
 
   /** Switches the panel off the network: open connections drop, as when its cable is pulled. */

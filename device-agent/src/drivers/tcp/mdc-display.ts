@@ -1,19 +1,24 @@
 import { connect, type Socket } from 'node:net';
 import { CommandError } from '../../agent.js';
 import type { DriverFactory } from '../driver.js';
+import { openSerial, serialBaud } from '../serial/relay.js';
 import { expectAck, getStatus, inputName, inputSource, MdcCmd, MdcDeframer, MdcInput, parseStatus, power, volume, type MdcInputName, type MdcReply, type MdcStatus } from '../../protocols/mdc.js';
 
+/** What the display speaks over: a TCP socket or a serial port, both byte streams. */
+type Line = Pick<Socket, 'write' | 'on'> & { destroyed?: boolean; isOpen?: boolean; destroy?(): void; close?(): void };
+
 /**
- * A Samsung MDC display over TCP (port 1515). One command in flight at a time, each answered by an
- * ACK/NAK within `replyTimeoutMs`; the connection is opened on first use and again after a failure.
+ * A Samsung MDC display over TCP (port 1515) or RS-232 (`path`, 9600 8N1). One command in flight at a
+ * time, each answered by an ACK/NAK within `replyTimeoutMs`; the line is opened on first use and again
+ * after a failure.
  */
 export class MdcDisplay {
-  private socket: Socket | null = null;
+  private socket: Line | null = null;
   private readonly deframer = new MdcDeframer('reply');
   private pending: { resolve: (r: MdcReply) => void; reject: (e: Error) => void; timer: NodeJS.Timeout } | null = null;
   private queue: Promise<unknown> = Promise.resolve();
 
-  constructor(private readonly opts: { host: string; port: number; displayId?: number; replyTimeoutMs?: number }) {}
+  constructor(private readonly opts: { host?: string; port?: number; path?: string; baudRate?: number; displayId?: number; replyTimeoutMs?: number }) {}
 
   async setPower(on: boolean): Promise<void> {
     expectAck(await this.send(power(this.id, on)), MdcCmd.POWER);
@@ -32,8 +37,12 @@ export class MdcDisplay {
   }
 
   close(): void {
-    this.socket?.destroy();
+    const line = this.socket;
     this.socket = null;
+    // A serial port must be closed to give up its lock; a socket is destroyed.
+    if (line?.isOpen !== undefined) {
+      if (line.isOpen) line.close?.();
+    } else line?.destroy?.();
   }
 
   private get id(): number {
@@ -58,13 +67,9 @@ export class MdcDisplay {
     });
   }
 
-  private async connection(): Promise<Socket> {
-    if (this.socket && !this.socket.destroyed) return this.socket;
-    const socket = connect({ host: this.opts.host, port: this.opts.port, noDelay: true });
-    await new Promise<void>((resolve, reject) => {
-      socket.once('connect', resolve);
-      socket.once('error', (err) => reject(new CommandError('DEVICE_UNREACHABLE', `display at ${this.opts.host}:${this.opts.port}: ${err.message}`)));
-    });
+  private async connection(): Promise<Line> {
+    if (this.socket && !this.socket.destroyed && this.socket.isOpen !== false) return this.socket;
+    const socket: Line = this.opts.path ? await this.openSerialLine(this.opts.path) : await this.openTcp();
     socket.on('data', (chunk: Buffer) => {
       for (const item of this.deframer.push(chunk)) {
         if (!('frame' in item) || !this.pending) continue;
@@ -85,6 +90,24 @@ export class MdcDisplay {
     socket.on('error', () => {});
     this.socket = socket;
     return socket;
+  }
+
+  private async openTcp(): Promise<Line> {
+    const { host = '', port = 1515 } = this.opts;
+    const socket = connect({ host, port, noDelay: true });
+    await new Promise<void>((resolve, reject) => {
+      socket.once('connect', resolve);
+      socket.once('error', (err) => reject(new CommandError('DEVICE_UNREACHABLE', `display at ${host}:${port}: ${err.message}`)));
+    });
+    return socket;
+  }
+
+  private async openSerialLine(path: string): Promise<Line> {
+    try {
+      return (await openSerial(path, this.opts.baudRate ?? 9600)) as unknown as Line;
+    } catch (err) {
+      throw new CommandError('DEVICE_UNREACHABLE', `display on ${path}: ${(err as Error).message}`);
+    }
   }
 }
 
@@ -117,8 +140,7 @@ export function mdcCommandHandler(display: MdcDisplay) {
 export const mdcDisplayDriver: DriverFactory = (ctx) => {
   const transport = ctx.assignment.transport;
   const display = new MdcDisplay({
-    host: String(transport.host),
-    port: Number(transport.port ?? 1515),
+    ...(transport.type === 'serial' ? { path: String(transport.path), baudRate: serialBaud(ctx, 9600) } : { host: String(transport.host), port: Number(transport.port ?? 1515) }),
     displayId: Number(ctx.settings.mdc_display_id ?? 0),
     replyTimeoutMs: Number(ctx.settings.reply_timeout_ms ?? 1000),
   });
