@@ -52,26 +52,53 @@ function parseJson(payload: Buffer): unknown {
   }
 }
 
-/** Stores one event message; an event_id seen before is a redelivery and changes nothing. */
-export async function ingestEvent(ctx: ServiceContext, topic: string, payload: Buffer): Promise<{ result: IngestResult; reason?: string; device?: string; eventId?: string }> {
+/** An event message that passed every check, ready to store. */
+interface EventRow {
+  event_id: string;
+  device: string;
+  type: string;
+  at: Date;
+  data: Record<string, unknown>;
+}
+
+/** Checks one event message against its topic and the contract; nothing is stored here. */
+export function parseEvent(topic: string, payload: Buffer): { row: EventRow } | { reason: string } {
   const [, , device, type] = topic.split('/');
-  if (!device || !type || !ID.test(device) || !ID.test(type)) return { result: 'rejected', reason: 'bad topic' };
+  if (!device || !type || !ID.test(device) || !ID.test(type)) return { reason: 'bad topic' };
   const body = parseJson(payload);
-  if (!EventPayload.Check(body)) return { result: 'rejected', reason: 'payload does not match the event schema' };
-  if ((body.device && body.device !== device) || (body.type && body.type !== type)) return { result: 'rejected', reason: 'payload disagrees with its topic' };
+  if (!EventPayload.Check(body)) return { reason: 'payload does not match the event schema' };
+  if ((body.device && body.device !== device) || (body.type && body.type !== type)) return { reason: 'payload disagrees with its topic' };
   const at = new Date(body.at);
-  if (Number.isNaN(at.getTime())) return { result: 'rejected', reason: 'bad time' };
-  const inserted = await ctx.db.transaction().execute(async (trx) => {
-    const row = await trx
+  if (Number.isNaN(at.getTime())) return { reason: 'bad time' };
+  return { row: { event_id: body.event_id.toLowerCase(), device, type, at, data: body.data ?? {} } };
+}
+
+/**
+ * Stores events in one transaction; an event_id seen before is a redelivery and changes nothing.
+ * Returns the ids stored now (the others were already there).
+ */
+export async function storeEvents(ctx: ServiceContext, rows: EventRow[]): Promise<Set<string>> {
+  if (rows.length === 0) return new Set();
+  const now = ctx.clock.now();
+  return ctx.db.transaction().execute(async (trx) => {
+    const stored = await trx
       .insertInto('device_events')
-      .values({ event_id: body.event_id.toLowerCase(), device_id: device, type, at, data: JSON.stringify(body.data ?? {}), received_at: ctx.clock.now() })
+      .values(rows.map((r) => ({ event_id: r.event_id, device_id: r.device, type: r.type, at: r.at, data: JSON.stringify(r.data), received_at: now })))
       .onConflict((oc) => oc.column('event_id').doNothing())
       .returning('event_id')
-      .executeTakeFirst();
-    if (row) await announce(trx, { topic: 'devices', data: { type: 'device.event', device, event: type, at: at.toISOString() } });
-    return !!row;
+      .execute();
+    const ids = new Set(stored.map((r) => r.event_id));
+    for (const r of rows) if (ids.has(r.event_id)) await announce(trx, { topic: 'devices', data: { type: 'device.event', device: r.device, event: r.type, at: r.at.toISOString() } });
+    return ids;
   });
-  return { result: inserted ? 'stored' : 'duplicate', device, eventId: body.event_id };
+}
+
+/** Stores one event message: the single-message form of parseEvent + storeEvents. */
+export async function ingestEvent(ctx: ServiceContext, topic: string, payload: Buffer): Promise<{ result: IngestResult; reason?: string; device?: string; eventId?: string }> {
+  const parsed = parseEvent(topic, payload);
+  if ('reason' in parsed) return { result: 'rejected', reason: parsed.reason };
+  const stored = await storeEvents(ctx, [parsed.row]);
+  return { result: stored.has(parsed.row.event_id) ? 'stored' : 'duplicate', device: parsed.row.device, eventId: parsed.row.event_id };
 }
 
 /** Follows a device's retained state or availability, and an agent's state. */
@@ -111,10 +138,6 @@ export async function trackState(ctx: ServiceContext, topic: string, payload: Bu
   return { result: 'rejected', reason: 'unknown topic' };
 }
 
-/**
- * Subscribes the server's MQTT client to the contract's topics. Messages are handled one at a time in
- * arrival order, so a device's state updates cannot overtake each other.
- */
 export interface CommandResult {
   ok: boolean;
   error?: { code: string; message: string };
@@ -127,10 +150,65 @@ export interface DeviceBridge {
   stop(): Promise<void>;
 }
 
+/** Events stored per transaction at most: a burst after an outage is stored in batches, not one by one. */
+const EVENT_BATCH = 500;
+
+/**
+ * Subscribes the server's MQTT client to the contract's topics. Messages are handled in arrival order,
+ * so a device's state updates cannot overtake each other; consecutive events are stored together.
+ */
 export function startDeviceBridge(ctx: ServiceContext, client: MqttClient, log: BridgeLog): DeviceBridge {
-  let queue = Promise.resolve();
+  const inbox: { topic: string; payload: Buffer }[] = [];
+  let draining: Promise<void> | null = null;
   const waiting = new Map<string, (result: CommandResult) => void>();
   const subscribe = () => client.subscribe(Object.values(TOPICS), { qos: 1 }, (err) => err && log.warn({ err: err.message }, 'device topics: subscribe failed'));
+  const isEvent = (topic: string) => topic.startsWith('lawbox/event/');
+
+  const storeBatch = async (batch: { topic: string; payload: Buffer }[]) => {
+    const rows = [];
+    for (const { topic, payload } of batch) {
+      const parsed = parseEvent(topic, payload);
+      if ('reason' in parsed) log.warn({ topic, reason: parsed.reason, bytes: payload.length }, 'MQTT message refused');
+      else rows.push(parsed.row);
+    }
+    try {
+      await storeEvents(ctx, rows);
+    } catch (err) {
+      // Not acknowledged: the agents send these again.
+      log.error({ err, events: rows.length }, 'device events could not be stored');
+      return;
+    }
+    // Stored now or before: the agents may forget them. A lost answer only costs a harmless resend.
+    const byDevice = new Map<string, string[]>();
+    for (const r of rows) byDevice.set(r.device, [...(byDevice.get(r.device) ?? []), r.event_id]);
+    for (const [device, ids] of byDevice) client.publish(`lawbox/device/${device}/event_ack`, JSON.stringify({ event_ids: ids }), { qos: 0 });
+  };
+
+  /** Messages in arrival order, so a device's state updates cannot overtake each other; runs of events go together. */
+  const drain = async () => {
+    while (inbox.length > 0) {
+      if (isEvent(inbox[0]!.topic)) {
+        let n = 1;
+        while (n < inbox.length && n < EVENT_BATCH && isEvent(inbox[n]!.topic)) n++;
+        await storeBatch(inbox.splice(0, n));
+        continue;
+      }
+      const { topic, payload } = inbox.shift()!;
+      try {
+        const outcome = await trackState(ctx, topic, payload);
+        if (outcome.result === 'rejected') log.warn({ topic, reason: outcome.reason, bytes: payload.length }, 'MQTT message refused');
+      } catch (err) {
+        log.error({ err, topic }, 'MQTT message could not be stored');
+      }
+    }
+  };
+  const kick = () => {
+    draining ??= drain().finally(() => {
+      draining = null;
+      if (inbox.length > 0) kick();
+    });
+  };
+
   const onMessage = (topic: string, payload: Buffer) => {
     if (topic.endsWith('/result')) {
       // Answers to commands are matched by transaction and never stored.
@@ -139,21 +217,8 @@ export function startDeviceBridge(ctx: ServiceContext, client: MqttClient, log: 
       if (done && typeof body?.ok === 'boolean') done({ ok: body.ok, error: body.error, state: body.state });
       return;
     }
-    queue = queue.then(async () => {
-      try {
-        if (topic.startsWith('lawbox/event/')) {
-          const outcome = await ingestEvent(ctx, topic, payload);
-          if (outcome.result === 'rejected') log.warn({ topic, reason: outcome.reason, bytes: payload.length }, 'MQTT message refused');
-          // Stored now or before: the agent may forget it. A lost answer only costs a harmless resend.
-          else client.publish(`lawbox/device/${outcome.device}/event_ack`, JSON.stringify({ event_ids: [outcome.eventId] }), { qos: 0 });
-          return;
-        }
-        const outcome = await trackState(ctx, topic, payload);
-        if (outcome.result === 'rejected') log.warn({ topic, reason: outcome.reason, bytes: payload.length }, 'MQTT message refused');
-      } catch (err) {
-        log.error({ err, topic }, 'MQTT message could not be stored');
-      }
-    });
+    inbox.push({ topic, payload });
+    kick();
   };
   client.on('message', onMessage);
   client.on('connect', subscribe);
@@ -176,7 +241,7 @@ export function startDeviceBridge(ctx: ServiceContext, client: MqttClient, log: 
     stop: async () => {
       client.off('message', onMessage);
       client.off('connect', subscribe);
-      await queue;
+      while (draining) await draining;
     },
   };
 }
