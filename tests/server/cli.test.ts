@@ -12,7 +12,7 @@ import { startServer } from '../../server/src/server.js';
 import { createDatabase, testConfig, USING_POSTGRES } from '../helpers/instance.js';
 
 // Every embedded-PGlite spawn takes a few seconds; the whole file runs about a dozen of them.
-t.setTimeout(240_000);
+t.setTimeout(420_000);
 
 const bin = fileURLToPath(new URL('../../server/bin/lawbox.js', import.meta.url));
 const compiledCli = fileURLToPath(new URL('../../server/dist/cli.js', import.meta.url));

@@ -32,8 +32,14 @@ watcher.on('message', (topic, payload) => seen.set(topic.split('/')[2]!, JSON.pa
 await watcher.subscribeAsync('lawbox/agent/+/access', { qos: 1 });
 
 /** Waits for a list newer than `version` to be published for the agent. */
+/** The list the broker holds for `agent` once it is newer than `version` and the latest one signed (NOTIFY may deliver several changes at once). */
 async function published(agent: string, version: number): Promise<AccessList> {
-  if (!(await until(() => (seen.get(agent)?.version ?? 0) > version))) throw new Error(`no list newer than v${version} for ${agent} (last: v${seen.get(agent)?.version})`);
+  const latest = async () => Number((await db.selectFrom('access_list_versions').select('version').where('agent_id', '=', agent).executeTakeFirst())?.version ?? 0);
+  const arrived = await until(async () => {
+    const got = seen.get(agent)?.version ?? 0;
+    return got > version && got === (await latest());
+  });
+  if (!arrived) throw new Error(`no list newer than v${version} for ${agent} (last: v${seen.get(agent)?.version})`);
   return seen.get(agent)!;
 }
 
