@@ -7,6 +7,7 @@ import { validateMessage, type Profile } from '../../firmware-profiles/index.js'
 import { AccessIndex, verifyAccessList, type AccessList, type Decision } from './access/decide.js';
 import { EventPublisher } from './bus/events.js';
 import { DoorController } from './doors/controller.js';
+import { DoorMonitor, type MonitoredDoor } from './doors/monitor.js';
 import type { DeviceAssignment, DriverFactory } from './drivers/driver.js';
 import { Journal } from './journal/journal.js';
 import { DeviceRuntime } from './runtime/devices.js';
@@ -37,7 +38,7 @@ export interface AgentDeviceConfig {
   version: number;
   issued_at: string;
   devices: DeviceAssignment[];
-  doors?: unknown[];
+  doors?: MonitoredDoor[];
 }
 
 export interface AgentLog {
@@ -75,6 +76,8 @@ export class Agent {
   private deviceConfig: AgentDeviceConfig | null = null;
   readonly devices: DeviceRuntime;
   readonly doors: DoorController;
+  /** door contacts → door_opened / door_forced / door_held_open / door_closed */
+  readonly doorMonitor: DoorMonitor;
 
   constructor(
     readonly config: AgentConfig,
@@ -123,13 +126,20 @@ export class Agent {
       publish: (event) => this.events.publish(event),
       listVersion: () => this.accessVersion,
     });
+    this.doorMonitor = new DoorMonitor([], { publish: (event) => this.events.publish(event) });
     this.devices = new DeviceRuntime(
       {
         log,
         publishAvailability: (device, online) => this.publishAvailability(device, online),
         publishState: (device, state) => this.publishRetained(`lawbox/device/${device}`, state),
         emit: (device, type, data, at = new Date()) => this.events.publish({ event_id: randomUUID(), device, type, at: at.toISOString(), data }),
-        credential: (reader, credential) => this.doors.cardRead(credential, reader),
+        credential: async (reader, credential) => {
+          const decision = await this.doors.cardRead(credential, reader);
+          // An opening within the release window is the card holder's, not a forced door.
+          if (decision.granted && decision.door) this.doorMonitor.released(decision.door.door, Date.now() + decision.door.pulse_ms);
+          return decision;
+        },
+        input: (device, index, active, at) => this.doorMonitor.input(device, index, active, at),
         secret: (ref) => config.secrets?.(ref),
       },
       config.profiles ?? new Map(),
@@ -182,6 +192,7 @@ export class Agent {
     }
     const before = new Set(this.devices.ids);
     this.deviceConfig = next;
+    this.doorMonitor.configure(next.doors ?? []);
     if (source === 'mqtt') {
       const tmp = `${this.configFile}.tmp`;
       writeFileSync(tmp, payload);
@@ -238,10 +249,18 @@ export class Agent {
     if (!handler) return void answer({ ok: false, error: { code: 'UNKNOWN_DEVICE', message: `this agent does not drive ${device}` } });
     try {
       const state = await handler(body);
+      if (body.action === 'open') this.remotelyOpened(device, (body.params ?? {}) as Record<string, unknown>);
       answer(state ? { ok: true, state } : { ok: true });
     } catch (err) {
       const code = err instanceof CommandError ? err.code : 'COMMAND_FAILED';
       answer({ ok: false, error: { code, message: (err as Error).message } });
+    }
+  }
+
+  /** A remote open released the doors whose lock is `device`: their next opening is allowed. */
+  private remotelyOpened(device: string, params: Record<string, unknown>): void {
+    for (const door of this.index?.list.doors ?? []) {
+      if (door.device === device) this.doorMonitor.released(door.door, Date.now() + Number(params.pulse_ms ?? params.duration_ms ?? door.pulse_ms));
     }
   }
 
@@ -253,6 +272,7 @@ export class Agent {
   /** Goes offline cleanly: the retained state says so at once instead of after the keep-alive. */
   async stop(): Promise<void> {
     await this.devices.stopAll();
+    this.doorMonitor.close();
     this.events.close();
     // Best effort and bounded: a broker that just went away never answers, and stopping must not hang.
     if (this.client.connected) {

@@ -48,6 +48,7 @@ function context(device: string, opts: { settings?: Record<string, unknown>; tra
       credentials.push({ credential, kind, decision });
       return decision;
     },
+    input: () => {},
     secret: () => undefined,
     fail: (err) => failures.push(err),
   };

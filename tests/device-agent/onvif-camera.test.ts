@@ -33,6 +33,7 @@ function context(port: number, opts: { secret?: string; settings?: Record<string
     credential: async () => {
       throw new Error('a camera reads no credentials');
     },
+    input: () => {},
     secret: (ref) => (ref === 'cam-reception' ? (opts.secret ?? PASSWORD) : undefined),
     fail: (err) => failures.push(err),
   };

@@ -27,6 +27,8 @@ export interface DriverContext {
   emit(type: string, data: Record<string, unknown>, at?: Date): void;
   /** a credential read at this device (a reader): decided locally, door released, event published */
   credential(credential: string, kind: 'card' | 'qr' | 'pin'): Promise<AgentDecision>;
+  /** one of the device's inputs changed (a door contact, an exit button); `at` is when (Date.now()) */
+  input(index: number, active: boolean, at: number): void;
   /** a password from the agent's local secret store (never from MQTT) */
   secret(ref: string): string | undefined;
   /**

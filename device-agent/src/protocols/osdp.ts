@@ -31,6 +31,7 @@ export const OSDP_CMD = {
   POLL: 0x60,
   ID: 0x61,
   CAP: 0x62,
+  ISTAT: 0x65,
   OUT: 0x68,
   LED: 0x69,
   BUZ: 0x6a,
@@ -42,6 +43,7 @@ export const OSDP_REPLY = {
   NAK: 0x41,
   PDID: 0x45,
   PDCAP: 0x46,
+  ISTATR: 0x49,
   RAW: 0x50,
   KEYPAD: 0x53,
   BUSY: 0x79,
@@ -513,6 +515,11 @@ export function capRequest(): OsdpMessage {
   return message(OSDP_CMD.CAP, [0]);
 }
 
+/** ISTAT request (reply ISTATR with the state of every input); it carries no data. */
+export function inputStatusRequest(): OsdpMessage {
+  return message(OSDP_CMD.ISTAT);
+}
+
 export interface OutputControl {
   /** output number, 0 = first */
   outputNo: number;
@@ -620,6 +627,27 @@ export function nak(reason: number): OsdpMessage {
 export function parseNak(data: Uint8Array): number {
   if (data.length < 1) fail('TRUNCATED', 'NAK without a reason code');
   return data[0]!;
+}
+
+/**
+ * ISTATR reply: one byte per input, 0x00 inactive, 0x01 active. A PD sends it to ISTAT and, unasked, as the
+ * reply to the POLL after an input changed.
+ */
+export function inputStatus(states: readonly boolean[]): OsdpMessage {
+  if (states.length === 0) fail('BAD_FIELD', 'ISTATR needs at least one input');
+  return message(OSDP_REPLY.ISTATR, states.map((active) => (active ? 1 : 0)));
+}
+
+/** The input states of an ISTATR, first input first; any byte but 0x00 or 0x01 makes the reply invalid. */
+export function parseInputStatus(data: Uint8Array): boolean[] {
+  if (data.length === 0) fail('TRUNCATED', 'ISTATR without any input status');
+  const states: boolean[] = [];
+  for (let i = 0; i < data.length; i++) {
+    const state = data[i]!;
+    if (state > 1) fail('BAD_FIELD', `input ${i} status is 0x${hex(state)}, only 0x00 (inactive) and 0x01 (active) exist`);
+    states.push(state === 1);
+  }
+  return states;
 }
 
 export interface RawCard {

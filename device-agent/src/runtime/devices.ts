@@ -10,6 +10,7 @@ export interface DeviceHost {
   publishState(device: string, state: Record<string, unknown>): void;
   emit(device: string, type: string, data: Record<string, unknown>, at?: Date): void;
   credential(reader: string, credential: string, kind: 'card' | 'qr' | 'pin'): Promise<AgentDecision>;
+  input(device: string, index: number, active: boolean, at: number): void;
   secret(ref: string): string | undefined;
 }
 
@@ -116,6 +117,7 @@ export class DeviceRuntime {
       },
       emit: (type, data, at) => this.host.emit(device, type, data, at),
       credential: (credential, kind) => this.host.credential(device, credential, kind),
+      input: (index, active, at) => this.host.input(device, index, active, at),
       secret: (ref) => this.host.secret(ref),
       fail,
     };

@@ -87,7 +87,8 @@ export async function startSimulation(opts: { stateDir: string; brokerUrl: strin
   let idReader: IdCardReaderSimulator | null = null;
   if (socat) {
     const reader = await serial('reader-main');
-    mainReader = new OsdpReaderSimulator(reader.port, OSDP_ADDRESS);
+    // The main door's contact is wired to the reader's input 0: closed (active) at rest.
+    mainReader = new OsdpReaderSimulator(reader.port, OSDP_ADDRESS, { inputs: [true] });
     devices.push({ device: 'reader-main', profile: 'generic/osdp-single-door', name: '大门读卡器', transport: { type: 'serial', path: reader.agentPath }, settings: { osdp_address: OSDP_ADDRESS, poll_interval_ms: 100 } });
     const relay = await serial('relay-main');
     mainRelay = new RelayBoardSimulator(relay.port);
@@ -151,8 +152,13 @@ export async function startSimulation(opts: { stateDir: string; brokerUrl: strin
     };
     every(40_000, () => {
       tick++;
-      // Most people badge in; now and then an unknown card is refused.
-      mainReader?.present(tick % 5 === 0 ? DEMO_CARDS.unknown : DEMO_CARDS.staff, 32);
+      // Most people badge in and walk through; now and then an unknown card is refused.
+      const known = tick % 5 !== 0;
+      mainReader?.present(known ? DEMO_CARDS.staff : DEMO_CARDS.unknown, 32);
+      if (known) {
+        setTimeout(() => mainReader?.setInput(0, false), 1000).unref();
+        setTimeout(() => mainReader?.setInput(0, true), 4000).unref();
+      }
       if (tick % 3 === 0) return archiveReader.present(DEMO_HID_CARD, 'decimal_10');
     });
     every(90_000, () => {
@@ -164,7 +170,12 @@ export async function startSimulation(opts: { stateDir: string; brokerUrl: strin
 
   log.info({ devices: devices.length, dir }, 'simulated building running');
   return {
-    config: { version: 1, issued_at: new Date().toISOString(), devices },
+    config: {
+      version: 1,
+      issued_at: new Date().toISOString(),
+      devices,
+      ...(mainReader ? { doors: [{ door: 'main-entrance', name: '大门', contact: { device: 'reader-main', input: 0 }, held_open_ms: 30_000 }] } : {}),
+    },
     drivers: { hid_keyboard_wedge: createHidCardReaderDriver(archiveReader) },
     secrets: (ref) => (ref === 'cam-reception' ? cameraPassword : undefined),
     peers: { mainReader, mainRelay, archiveRelay, archiveReader, idReader, display, camera, terminals, nameplate },

@@ -18,10 +18,13 @@ import {
   decodeFrame,
   encodeFrame,
   idRequest,
+  inputStatus,
+  inputStatusRequest,
   keypad,
   led,
   nak,
   output,
+  parseInputStatus,
   parseKeypad,
   parseNak,
   parseOutput,
@@ -155,6 +158,7 @@ t.test('every error code is produced by a crafted input', async (t) => {
       ['NAK without reason', () => parseNak(Buffer.alloc(0))],
       ['RAW shorter than its header', () => parseRawCard(hex('000100'))],
       ['KEYPAD shorter than its header', () => parseKeypad(hex('00'))],
+      ['ISTATR without any input', () => parseInputStatus(Buffer.alloc(0))],
     ],
     BAD_SOM: [
       ['first byte not 0x53', () => decodeFrame(flip(crcFrame, 0, 0x80))],
@@ -192,6 +196,9 @@ t.test('every error code is produced by a crafted input', async (t) => {
       ['KEYPAD count mismatch', () => parseKeypad(hex('00 03 3132'))],
       ['buzzer on time over 25.5 s', () => buzzer({ onMs: 25_600, offMs: 0, count: 1 })],
       ['NAK reason 256', () => nak(256)],
+      ['ISTATR input status 0x02', () => parseInputStatus(hex('00 02'))],
+      ['ISTATR input status 0xFF', () => parseInputStatus(hex('ff'))],
+      ['building ISTATR for no inputs', () => inputStatus([])],
     ],
   };
   for (const code of OSDP_ERROR_CODES) {
@@ -236,6 +243,19 @@ t.test('reply builders and parsers', async (t) => {
   t.same(k, { code: OSDP_REPLY.KEYPAD, data: hex('00 04 31 32 7f 0d') }, 'KEYPAD maps * to 0x7F and # to 0x0D');
   t.same(parseKeypad(k.data), { reader: 0, keys: hex('31327f0d'), text: '12*#' }, 'and parses back');
   t.same(parseRawCard(rawCard({ reader: 1, format: 0, bits: 8, data: hex('aa') }).data), { reader: 1, format: 0, bitCount: 8, data: hex('aa') }, '8-bit card in 1 byte');
+  const istatr = inputStatus([true, false, false, true]);
+  t.same(istatr, { code: 0x49, data: hex('01 00 00 01') }, 'ISTATR is one byte per input, 0x01 active');
+  t.same(parseInputStatus(istatr.data), [true, false, false, true], 'and parses back in input order');
+  t.same(parseInputStatus(hex('00')), [false], 'a single inactive input');
+});
+
+t.test('input status exchange', async (t) => {
+  const request = encodeFrame({ address: 0x65, sequence: 2, ...inputStatusRequest() });
+  t.same(request.subarray(0, -2), hex('53 65 08 00 06 65'), 'ISTAT is command 0x65 with no data: 8 bytes with the CRC');
+  t.same(decodeFrame(request), { address: 0x65, reply: false, sequence: 2, useCrc: true, secure: false, mark: false, code: OSDP_CMD.ISTAT, data: Buffer.alloc(0) }, 'and decodes as such');
+  const reply = decodeFrame(encodeFrame({ address: 0x65, sequence: 2, reply: true, ...inputStatus([false, true]) }), { address: 0x65, reply: true });
+  t.equal(reply.code, OSDP_REPLY.ISTATR, 'the reply is ISTATR');
+  t.same(parseInputStatus(reply.data), [false, true], 'carrying both inputs');
 });
 
 t.test('deframer', async (t) => {
@@ -456,12 +476,25 @@ t.test(`fuzz: ${FUZZ_INPUTS} generated inputs, seed ${FUZZ_SEED} (set OSDP_FUZZ_
     }
 
     // parsers on arbitrary data: a FrameError or a result
-    for (const parse of [parseRawCard, parseKeypad, parseNak, parseOutput]) {
+    for (const parse of [parseRawCard, parseKeypad, parseNak, parseOutput, parseInputStatus]) {
       try {
         parse(input.subarray(r.int(3)));
       } catch (error) {
         if (!(error instanceof FrameError)) problem(i, `${parse.name} threw ${String(error)}`, input);
       }
+    }
+
+    // ISTATR data: bytes 0/1 round-trip through the builder; one other byte makes a FrameError
+    const status = Buffer.from(Array.from({ length: r.int(17) }, () => r.int(2)));
+    const validStatus = status.length > 0 && r.int(4) !== 0;
+    if (!validStatus && status.length) status[r.int(status.length)] = 2 + r.int(254);
+    try {
+      const states = parseInputStatus(status);
+      if (!validStatus) problem(i, 'an invalid ISTATR was accepted', status);
+      else if (!inputStatus(states).data.equals(status)) problem(i, 'ISTATR does not round-trip', status);
+    } catch (error) {
+      if (!(error instanceof FrameError)) problem(i, `parseInputStatus threw ${String(error)}`, status);
+      else if (validStatus) problem(i, `a valid ISTATR was refused (${error.code})`, status);
     }
 
     // deframer: a stream of this input among valid frames, in random chunks, compared with one whole push
