@@ -51,6 +51,13 @@ export type AgentDecision = Decision | { granted: false; reason: 'no_access_list
 /** A device's answer to a `/set` command; thrown errors with a `code` become `{ok:false,error}`. */
 export type CommandHandler = (body: Record<string, unknown>) => Promise<Record<string, unknown> | void>;
 
+/** A crash mid-write leaves the previous file, never half of the new one. */
+function writeAtomically(file: string, payload: Buffer | string): void {
+  const tmp = `${file}.tmp`;
+  writeFileSync(tmp, payload);
+  renameSync(tmp, file);
+}
+
 export class CommandError extends Error {
   constructor(
     readonly code: string,
@@ -173,19 +180,8 @@ export class Agent {
    * on disk, and brings the running devices in line with it.
    */
   private async takeConfig(payload: Buffer | string, source: 'mqtt' | 'disk' | 'local'): Promise<boolean> {
-    let config: unknown;
-    try {
-      config = JSON.parse(payload.toString());
-    } catch {
-      this.log.warn({ source }, 'device config refused: not JSON');
-      return false;
-    }
-    const shape = validateMessage('agent_config', config);
-    if (!shape.ok) {
-      this.log.warn({ source, errors: shape.errors.slice(0, 5) }, 'device config refused: does not match the schema');
-      return false;
-    }
-    const next = config as AgentDeviceConfig;
+    const next = this.contractMessage<AgentDeviceConfig>('agent_config', 'device config', payload, source);
+    if (!next) return false;
     if (this.deviceConfig && next.version <= this.deviceConfig.version) {
       if (next.version < this.deviceConfig.version) this.log.warn({ source, version: next.version, running: this.deviceConfig.version }, 'device config refused: older than the one running');
       return false;
@@ -193,11 +189,7 @@ export class Agent {
     const before = new Set(this.devices.ids);
     this.deviceConfig = next;
     this.doorMonitor.configure(next.doors ?? []);
-    if (source === 'mqtt') {
-      const tmp = `${this.configFile}.tmp`;
-      writeFileSync(tmp, payload);
-      renameSync(tmp, this.configFile);
-    }
+    if (source === 'mqtt') writeAtomically(this.configFile, payload);
     await this.devices.apply(next.devices);
     const after = new Set(this.devices.ids);
     if (this.client.connected) {
@@ -283,39 +275,42 @@ export class Agent {
     this.journal.close();
   }
 
+  /** A message from the server parsed and checked against its schema, or null (and a log line saying why). */
+  private contractMessage<T>(kind: 'agent_config' | 'agent_access', what: string, payload: Buffer | string, source: string): T | null {
+    let message: unknown;
+    try {
+      message = JSON.parse(payload.toString());
+    } catch {
+      this.log.warn({ source }, `${what} refused: not JSON`);
+      return null;
+    }
+    const shape = validateMessage(kind, message);
+    if (!shape.ok) {
+      this.log.warn({ source, errors: shape.errors.slice(0, 5) }, `${what} refused: does not match the schema`);
+      return null;
+    }
+    return message as T;
+  }
+
   /**
    * Takes a list only if it is well formed, signed by a trusted key, for this agent and newer than the
    * current one; otherwise the current list stays. An accepted list is written to disk atomically.
    */
   private takeAccessList(payload: Buffer | string, source: 'mqtt' | 'disk'): boolean {
-    let list: unknown;
-    try {
-      list = JSON.parse(payload.toString());
-    } catch {
-      this.log.warn({ source }, 'access list refused: not JSON');
-      return false;
-    }
-    const shape = validateMessage('agent_access', list);
-    if (!shape.ok) {
-      this.log.warn({ source, errors: shape.errors.slice(0, 5) }, 'access list refused: does not match the schema');
-      return false;
-    }
-    const verdict = verifyAccessList(list as AccessList, this.config.trustedKeys, {
+    const list = this.contractMessage<AccessList>('agent_access', 'access list', payload, source);
+    if (!list) return false;
+    const verdict = verifyAccessList(list, this.config.trustedKeys, {
       // A cached list is checked for its signature and addressee; its expiry is for `decide` to apply.
-      now: source === 'disk' ? new Date((list as AccessList).issued_at) : new Date(),
+      now: source === 'disk' ? new Date(list.issued_at) : new Date(),
       agent: this.config.id,
       currentVersion: source === 'disk' ? undefined : (this.accessVersion ?? undefined),
     });
     if (!verdict.ok) {
-      this.log.warn({ source, reason: verdict.reason, version: (list as AccessList).version }, 'access list refused');
+      this.log.warn({ source, reason: verdict.reason, version: list.version }, 'access list refused');
       return false;
     }
-    this.index = new AccessIndex(list as AccessList);
-    if (source === 'mqtt') {
-      const tmp = `${this.accessFile}.tmp`;
-      writeFileSync(tmp, payload);
-      renameSync(tmp, this.accessFile);
-    }
+    this.index = new AccessIndex(list);
+    if (source === 'mqtt') writeAtomically(this.accessFile, payload);
     this.log.info({ source, version: this.index.list.version }, 'access list in force');
     return true;
   }

@@ -19,7 +19,7 @@ import {
 } from '../../protocols/osdp.js';
 import type { SerialPort } from 'serialport';
 import type { DriverFactory } from '../driver.js';
-import { closeDeviceSerial, openDeviceSerial, type ByteSink } from './relay.js';
+import { channelOf, closeDeviceSerial, openDeviceSerial, type ByteSink } from './relay.js';
 
 export interface SerialLike extends ByteSink {
   on(event: 'data', listener: (chunk: Buffer) => void): unknown;
@@ -187,11 +187,8 @@ export const osdpReaderDriver: DriverFactory = (ctx) => {
   const channels = Number(ctx.settings.relay_channels ?? 1);
   /** the input states last reported, so only changes are passed on */
   let known: boolean[] = [];
-  const outputOf = (value: unknown): number => {
-    const channel = value ?? 1;
-    if (typeof channel !== 'number' || !Number.isInteger(channel) || channel < 1 || channel > channels) throw new CommandError('BAD_VALUE', `channel must be 1-${channels}`);
-    return channel - 1;
-  };
+  /** OSDP numbers outputs from 0; commands and the access list count relay channels from 1. */
+  const outputOf = (value: unknown): number => channelOf(value, channels) - 1;
   const pulse = async (channel: unknown, ms: number): Promise<void> => {
     const outputNo = outputOf(channel);
     if (!reader) throw new CommandError('DEVICE_UNAVAILABLE', 'the OSDP reader is not connected');

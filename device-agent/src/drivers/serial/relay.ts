@@ -87,7 +87,8 @@ export function closeDeviceSerial(port: SerialPort | null): Promise<void> {
   return new Promise((resolve) => (port.isOpen ? port.close(() => resolve()) : resolve()));
 }
 
-const channelOf = (value: unknown, channels: number): number => {
+/** A relay channel from a command (1 when omitted), checked against the device's channel count. */
+export const channelOf = (value: unknown, channels: number): number => {
   const channel = value === undefined ? 1 : value;
   if (typeof channel !== 'number' || !Number.isInteger(channel) || channel < 1 || channel > channels) throw new CommandError('BAD_VALUE', `channel must be 1-${channels}`);
   return channel;
