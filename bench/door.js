@@ -4,10 +4,10 @@
 // transfer of the same 4 relay bytes measured in the same run; and event → database latency (publish
 // until the server's acknowledgement, which it sends after the row is committed), next to a bare MQTT
 // round trip on the same broker. Env: BENCH_PRESENTATIONS (1000), DATABASE_URL (else embedded PGlite).
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -21,6 +21,7 @@ import { openSerial, RelayBoard } from '../device-agent/dist/drivers/serial/rela
 import { Journal } from '../device-agent/dist/journal/journal.js';
 import { RelayDeframer, encodeRelay } from '../device-agent/dist/protocols/usb-relay.js';
 import { OsdpReaderSimulator } from '../device-agent/dist/simulators/osdp-pd.js';
+import { ptyPair as makePtyPair } from '../device-agent/dist/simulators/pty.js';
 import { systemClock } from '../server/dist/clock.js';
 import { loadConfig } from '../server/dist/config.js';
 import { migrateToLatest, openDatabase } from '../server/dist/db/index.js';
@@ -40,11 +41,9 @@ const dir = mkdtempSync(path.join(tmpdir(), 'lawbox-bench-door-'));
 const cleanups = [];
 
 async function ptyPair(name) {
-  const [a, b] = [path.join(dir, `${name}-agent`), path.join(dir, `${name}-device`)];
-  const proc = spawn('socat', [`pty,raw,echo=0,link=${a}`, `pty,raw,echo=0,link=${b}`]);
-  cleanups.push(async () => proc.kill());
-  for (let i = 0; i < 100 && !(existsSync(a) && existsSync(b)); i++) await new Promise((r) => setTimeout(r, 50));
-  return { a, b };
+  const pair = await makePtyPair(dir, name);
+  cleanups.push(async () => pair.stop());
+  return pair;
 }
 
 try {
