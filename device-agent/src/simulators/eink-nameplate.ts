@@ -1,6 +1,6 @@
 import { CommandError } from '../agent.js';
 import type { DeviceEvent } from '../bus/events.js';
-import { MqttNativeDevice, type MqttDeviceOptions } from './meeting-terminal.js';
+import { MqttNativeDevice, type MqttDeviceOptions } from './mqtt-native.js';
 
 export interface NameplateLines extends Record<string, unknown> {
   line_1: string;
