@@ -51,7 +51,9 @@ export class IdCardReader extends EventEmitter<{ card: [ParsedText]; removed: []
           this.emit('removed');
         }
       } catch (err) {
-        this.emit('error', err as Error);
+        // A card lifted between select and read fails the read; the poll goes on either way. With no
+        // 'error' listener an emitted error would throw out of the poll loop, so it is only reported to listeners.
+        if (this.listenerCount('error') > 0) this.emit('error', err as Error);
       }
       if (this.running) this.timer = setTimeout(tick, this.opts.pollMs ?? 300);
     };
