@@ -4,6 +4,7 @@ import { Type } from 'typebox';
 import { Compile } from 'typebox/compile';
 import type { ServiceContext } from '../../context.js';
 import type { Availability } from '../../db/schema.js';
+import { ENTITY_ID } from '../agents/service.js';
 import { announce } from '../realtime/hub.js';
 
 /**
@@ -22,7 +23,7 @@ export const TOPICS = {
   deviceResult: 'lawbox/device/+/result',
 } as const;
 
-const ID = /^[a-z0-9][a-z0-9_-]{0,63}$/;
+const ID = new RegExp(ENTITY_ID);
 const EventPayload = Compile(
   Type.Object(
     {

@@ -35,7 +35,7 @@ const EventSchema = Type.Object(
 /** How long a remote command waits for the device's answer. */
 const COMMAND_TIMEOUT_MS = 5000;
 
-const DeviceParams = Type.Object({ id: Type.String({ pattern: '^[a-z0-9][a-z0-9_-]{0,63}$' }) }, { additionalProperties: false });
+const DeviceParams = Type.Object({ id: Type.String({ pattern: ENTITY_ID }) }, { additionalProperties: false });
 
 export const devicesRoutes: FastifyPluginAsync = async (app) => {
   const ctx = app.services;

@@ -1,4 +1,5 @@
 import type { FastifyPluginAsync } from 'fastify';
+import { ENTITY_ID } from '../agents/service.js';
 import { Type } from 'typebox';
 import { Empty, IdParams, Nullable, responses } from '../../schemas.js';
 import { notFound } from '../../errors.js';
@@ -19,7 +20,7 @@ import {
 } from './service.js';
 
 /** An id that appears in MQTT topics and payloads: doors, agents, devices. */
-const EntityId = (description?: string) => Type.String({ pattern: '^[a-z0-9][a-z0-9_-]{0,63}$', ...(description ? { description } : {}) });
+const EntityId = (description?: string) => Type.String({ pattern: ENTITY_ID, ...(description ? { description } : {}) });
 const EntityParams = Type.Object({ id: EntityId() }, { additionalProperties: false });
 const FailMode = Type.Union([Type.Literal('fail_secure'), Type.Literal('fail_safe')], { description: 'fail_secure stays locked without power; fail_safe releases (fire egress)' });
 const DateTime = Type.String({ format: 'date-time' });

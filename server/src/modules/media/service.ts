@@ -7,6 +7,7 @@ import { pipeline } from 'node:stream/promises';
 import type { Actor, ServiceContext } from '../../context.js';
 import { AppError, badRequest, conflict, notFound } from '../../errors.js';
 import { appendAudit } from '../audit/service.js';
+import { deviceProfiles } from '../devices/contract.js';
 import { assertMatterVisible } from '../matters/access.js';
 
 /** Where media lives under the data directory: live HLS (transient) and recordings (kept). */
@@ -25,8 +26,8 @@ export async function cameraOf(ctx: ServiceContext, device: string, agentId?: st
   let query = ctx.db.selectFrom('devices').select(['id', 'agent_id', 'profile']).where('id', '=', device);
   if (agentId) query = query.where('agent_id', '=', agentId);
   const row = await query.executeTakeFirst();
-  // Camera profiles live under their vendor; the category is the profile's, checked where profiles are loaded.
-  if (!row || !row.profile) throw notFound('CAMERA_NOT_FOUND', `No camera ${device}. / 摄像机不存在。`);
+  const profile = row?.profile ? (await deviceProfiles()).get(row.profile) : undefined;
+  if (!row || profile?.category !== 'camera') throw notFound('CAMERA_NOT_FOUND', `No camera ${device}. / 摄像机不存在。`);
   return row;
 }
 
