@@ -26,14 +26,22 @@ import { collaborationRoutes } from './modules/collaboration/routes.js';
 import { feesRoutes } from './modules/fees/routes.js';
 import { trackingRoutes } from './modules/tracking/routes.js';
 import { devicesRoutes } from './modules/devices/routes.js';
+import { startDeviceBridge, type DeviceBridge } from './modules/devices/bridge.js';
 import { doorsRoutes } from './modules/doors/routes.js';
 import { agentsRoutes } from './modules/agents/routes.js';
+import { kiosksRoutes } from './modules/kiosks/routes.js';
+import { visitorsRoutes } from './modules/visitors/routes.js';
+import { meetingsRoutes } from './modules/meetings/routes.js';
+import { statsRoutes } from './modules/stats/routes.js';
+import { kioskUiRoutes } from './plugins/kiosk-ui.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
     services: ServiceContext;
     database: DatabaseHandle;
     mqtt: MqttLink;
+    /** device state and events from MQTT, and commands to devices (any module may send one) */
+    deviceBridge: DeviceBridge;
     /** every route with its access rule, for documentation and the role × route test */
     routeCatalog: RouteOptions[];
   }
@@ -104,6 +112,10 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   });
   await app.register(authPlugin);
   await app.register(realtimePlugin);
+  // The bridge lives as long as the app: tests and the server get it alike.
+  const bridge = startDeviceBridge(app.services, opts.mqtt.client, app.log);
+  app.decorate('deviceBridge', bridge);
+  app.addHook('onClose', bridge.stop);
 
   app.get(
     '/api/openapi.json',
@@ -132,5 +144,10 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(devicesRoutes);
   await app.register(doorsRoutes);
   await app.register(agentsRoutes);
+  await app.register(kiosksRoutes);
+  await app.register(visitorsRoutes);
+  await app.register(meetingsRoutes);
+  await app.register(statsRoutes);
+  await app.register(kioskUiRoutes);
   return app;
 }

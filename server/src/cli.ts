@@ -67,6 +67,10 @@ function buildProgram(out: (line: string) => void): Command {
       out(`  health        ${server.url}/api/health`);
       out(`  database      ${server.database.kind === 'pglite' ? `embedded PGlite in ${config.dataDir}` : 'PostgreSQL (DATABASE_URL)'}`);
       out(`  MQTT          ${server.mqtt.embedded ? `embedded broker on port ${server.mqtt.embedded.port}` : 'external broker (MQTT_URL)'}`);
+      if (server.demoKiosks.length > 0) {
+        out('Demo kiosk screens: open each link once in its own browser to enrol it / 演示终端（每个链接在独立浏览器中打开一次即完成登记）:');
+        for (const k of server.demoKiosks) out(`  ${k.kind.padEnd(8)} ${k.url}   ${k.name}`);
+      }
       out('Press Ctrl+C to stop.');
       await new Promise<void>((resolve) => {
         const stop = (signal: string) => {

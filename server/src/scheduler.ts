@@ -6,6 +6,7 @@ import { purgeAudit } from './modules/audit/service.js';
 import { refreshAllAccessLists } from './modules/doors/access-list.js';
 import { scanMatters } from './modules/tracking/service.js';
 import { disableInactiveUsers } from './modules/users/service.js';
+import { visitorJobs } from './modules/visitors/service.js';
 
 export interface Job {
   name: string;
@@ -47,6 +48,7 @@ export const JOBS: Job[] = [
     schedule: '40 4 * * *',
     run: async (ctx) => ({ signed: (await refreshAllAccessLists(ctx, { force: true })).signed }),
   },
+  ...visitorJobs,
 ];
 
 /**

@@ -9,6 +9,7 @@ import { startMqtt, type MqttLink } from './mqtt.js';
 import { brokerAccess } from './modules/agents/broker-access.js';
 import { startDemoBuilding } from './modules/demo/building.js';
 import { isDemoFirm, loadDemoFirm, type DemoAccount } from './modules/demo/service.js';
+import { demoKioskLinks, type DemoKioskLink } from './modules/demo/kiosks.js';
 import { cjkTrigramsWork } from './modules/conflicts/engine.js';
 import { issueSetupToken } from './modules/users/service.js';
 import { startScheduler } from './scheduler.js';
@@ -20,6 +21,8 @@ export interface RunningServer {
   url: string;
   /** printed once at first start: the setup token, or the demo firm's one-time passwords */
   firstRun: { setupToken: string | null; demoAccounts: DemoAccount[] | null };
+  /** the demo's kiosk screens not enrolled yet, each with a fresh one-time enrolment link */
+  demoKiosks: DemoKioskLink[];
   stop(): Promise<void>;
 }
 
@@ -67,12 +70,14 @@ export async function startServer(config: Config, opts: { demo?: boolean; log?: 
     const port = typeof address === 'object' && address ? address.port : config.httpPort;
     const host = config.httpHost === '0.0.0.0' || config.httpHost === '::' ? 'localhost' : config.httpHost;
     const url = `${https ? 'https' : 'http'}://${host}:${port}`;
+    let demoKiosks: DemoKioskLink[] = [];
     if (opts.demo && (await isDemoFirm(ctx))) {
       const building = await startDemoBuilding(ctx, mqtt, `http://127.0.0.1:${port}`, log);
       if (building) cleanups.push(() => building.stop());
+      demoKiosks = await demoKioskLinks(ctx, url);
     }
     log.info({ url, database: database.kind, mqtt: mqtt.embedded ? `embedded :${mqtt.embedded.port}` : 'external', ms: Math.round(performance.now() - started) }, 'lawbox ready');
-    return { app, database, mqtt, url, firstRun: { setupToken, demoAccounts }, stop: unwind };
+    return { app, database, mqtt, url, firstRun: { setupToken, demoAccounts }, demoKiosks, stop: unwind };
   } catch (err) {
     await unwind();
     throw err;

@@ -4,68 +4,14 @@ import WebSocket from 'ws';
 import { openDatabase } from '../../server/src/db/index.js';
 import { announce } from '../../server/src/modules/realtime/hub.js';
 import { createUser } from '../../server/src/modules/users/service.js';
+import { connectWs, type Message, type Teardown } from '../helpers/ws.js';
 import { createTestInstance, loginToken, signedIn, STRONG_PASSWORD, USING_POSTGRES } from '../helpers/instance.js';
 
 const inst = await createTestInstance(t);
 await inst.app.listen({ host: '127.0.0.1', port: 0 });
 const wsUrl = `ws://127.0.0.1:${(inst.app.server.address() as AddressInfo).port}/api/ws`;
 
-type Message = { type: string; topic?: string; code?: string; topics?: string[]; data?: Record<string, unknown> };
-
-/** A WebSocket that keeps every message it receives, so a test can wait for the one it expects. */
-interface Client {
-  socket: WebSocket;
-  /** resolves with the first message (already received or still to come) that matches; rejects after `ms` */
-  waitFor(match: (m: Message) => boolean, ms?: number): Promise<Message>;
-  /** resolves true if no matching message arrives within `ms` */
-  noneWithin(match: (m: Message) => boolean, ms: number): Promise<boolean>;
-  send(value: unknown): void;
-}
-
-async function connect(t: { teardown(fn: () => unknown): void }, headers: Record<string, string>): Promise<Client> {
-  const socket = new WebSocket(wsUrl, { headers });
-  const received: Message[] = [];
-  const waiters = new Set<() => void>();
-  socket.on('message', (raw) => {
-    received.push(JSON.parse(raw.toString()) as Message);
-    for (const w of waiters) w();
-  });
-  await new Promise<void>((resolve, reject) => {
-    socket.once('open', () => resolve());
-    socket.once('error', reject);
-  });
-  t.teardown(() => socket.close());
-  let consumed = 0;
-  const waitFor = (match: (m: Message) => boolean, ms = 3000) =>
-    new Promise<Message>((resolve, reject) => {
-      const check = () => {
-        for (let i = consumed; i < received.length; i++) {
-          if (match(received[i]!)) {
-            consumed = i + 1;
-            cleanup();
-            resolve(received[i]!);
-            return;
-          }
-        }
-      };
-      const timer = setTimeout(() => {
-        cleanup();
-        reject(new Error(`no matching message within ${ms} ms; received: ${JSON.stringify(received.slice(consumed))}`));
-      }, ms);
-      const cleanup = () => {
-        clearTimeout(timer);
-        waiters.delete(check);
-      };
-      waiters.add(check);
-      check();
-    });
-  return {
-    socket,
-    waitFor,
-    noneWithin: (match, ms) => waitFor(match, ms).then(() => false, () => true),
-    send: (value) => socket.send(typeof value === 'string' ? value : JSON.stringify(value)),
-  };
-}
+const connect = (t: Teardown, headers: Record<string, string>) => connectWs(t, wsUrl, headers);
 
 /**
  * Attempts an upgrade that the server should refuse: reports the HTTP status it answered with instead

@@ -4,7 +4,9 @@ import t from 'tap';
 import WebSocket from 'ws';
 import { Value } from 'typebox/value';
 import { buildApp } from '../../server/src/app.js';
-import { can, ROLE_NAMES, type Permission, type Role } from '../../server/src/modules/auth/roles.js';
+import { can, KIOSK_KINDS, ROLE_NAMES, type KioskKind, type Permission, type Role } from '../../server/src/modules/auth/roles.js';
+import { createKiosk, enrolKiosk } from '../../server/src/modules/kiosks/service.js';
+import { SYSTEM_ACTOR } from '../../server/src/context.js';
 import { createTestUser, createTestInstance, signedIn, STRONG_PASSWORD, isErrorShape } from '../helpers/instance.js';
 
 /**
@@ -18,7 +20,17 @@ await app.listen({ host: '127.0.0.1', port: 0 });
 const port = (app.server.address() as AddressInfo).port;
 
 /** Public by design; any other public route fails this test until it is added here consciously. */
-const PUBLIC_ROUTES = new Set(['GET /api/health', 'POST /api/auth/login', 'POST /api/setup', 'GET /api/openapi.json']);
+const PUBLIC_ROUTES = new Set([
+  'GET /api/health',
+  'POST /api/auth/login',
+  'POST /api/setup',
+  'GET /api/openapi.json',
+  // An unenrolled screen must reach its page and the enrolment exchange; all else it shows needs its token.
+  'POST /api/kiosk/enrol',
+  ...KIOSK_KINDS.flatMap((k) => [`GET /kiosk/${k}`, `GET /kiosk/${k}/`]),
+]);
+/** The kiosk apps' bundles: public, present once kiosk-ui is built. */
+const isKioskAsset = (key: string) => key === 'GET /kiosk/*';
 const isDocs = (url: string) => url === '/api/docs' || url.startsWith('/api/docs/');
 
 type Schema = Record<string, any>;
@@ -26,7 +38,7 @@ interface Route {
   key: string;
   method: string;
   url: string;
-  config: { public?: boolean; permission?: Permission; allowDuringPasswordChange?: boolean; agent?: boolean };
+  config: { public?: boolean; permission?: Permission; allowDuringPasswordChange?: boolean; agent?: boolean; kiosk?: readonly KioskKind[] };
   schema: Schema;
   websocket: boolean;
 }
@@ -47,11 +59,21 @@ const routes: Route[] = inst.app.routeCatalog.flatMap((r) =>
 const guarded = routes.filter((r) => !r.config.public);
 /** routes for device agents: no user session of any role gets in */
 const agentOnly = guarded.filter((r) => r.config.agent);
+/** routes for enrolled kiosks: no user session of any role gets in */
+const kioskOnly = guarded.filter((r) => r.config.kiosk);
+/** routes for users (some also admit kiosks, as the WebSocket does) */
+const forUsers = guarded.filter((r) => !r.config.agent && !r.config.kiosk);
 
 // One signed-in user per role, and an account the :id routes can point at.
 const users = {} as Record<Role, { id: number; username: string; headers: { authorization: string } }>;
 for (const role of ROLE_NAMES) users[role] = await signedIn(inst, role);
 const target = await createTestUser(inst, 'lawyer');
+// One enrolled kiosk of each kind.
+const kiosks = {} as Record<KioskKind, { id: number; headers: { authorization: string } }>;
+for (const kind of KIOSK_KINDS) {
+  const { kiosk, enrolment_code } = await createKiosk(inst.ctx, SYSTEM_ACTOR, { name: `测试终端 ${kind}`, kind });
+  kiosks[kind] = { id: kiosk.id, headers: { authorization: `Bearer ${(await enrolKiosk(inst.ctx, enrolment_code, null)).token}` } };
+}
 
 // ---------------------------------------------------------------------------------------------
 // Plausible, schema-valid requests for any route, built from its own schemas.
@@ -206,7 +228,8 @@ async function snapshot() {
   const settings = await db.selectFrom('settings').selectAll().orderBy('key').execute();
   const setupTokens = await db.selectFrom('setup_tokens').selectAll().orderBy('token_hash').execute();
   const audit = await db.selectFrom('audit_log').selectAll().where('action', '<>', 'access.denied').orderBy('seq').execute();
-  return JSON.parse(JSON.stringify({ users, sessions, settings, setupTokens, audit })) as unknown;
+  const kiosks = (await db.selectFrom('kiosks').selectAll().orderBy('id').execute()).map(({ last_seen_at: _ignored, ...rest }) => rest);
+  return JSON.parse(JSON.stringify({ users, sessions, settings, setupTokens, audit, kiosks })) as unknown;
 }
 
 async function lastAuditSeq(): Promise<number> {
@@ -222,7 +245,7 @@ t.test('the catalog lists every module’s routes, and only the allow-listed one
     t.ok(keys.has(known), `the catalog holds ${known}`);
   }
   for (const r of routes.filter((r) => r.config.public)) {
-    t.ok(isDocs(r.url) || PUBLIC_ROUTES.has(r.key), `${r.key} is public only because it is allow-listed`);
+    t.ok(isDocs(r.url) || isKioskAsset(r.key) || PUBLIC_ROUTES.has(r.key), `${r.key} is public only because it is allow-listed`);
   }
   for (const key of PUBLIC_ROUTES) {
     t.equal(routes.find((r) => r.key === key)?.config.public, true, `${key} exists and is public`);
@@ -240,7 +263,7 @@ t.test('public routes answer anonymous callers without asking them to sign in', 
 });
 
 t.test('every route declares the schemas that keep unknown input out', async (t) => {
-  for (const r of routes.filter((r) => !isDocs(r.url))) {
+  for (const r of routes.filter((r) => !isDocs(r.url) && !isKioskAsset(r.key))) {
     const s = r.schema;
     if (r.websocket) {
       // A WebSocket answers 101, not JSON; its refusals are checked for the error shape below.
@@ -275,14 +298,15 @@ t.test('anonymous callers get 401 with the error shape on every non-public route
     const res = await call(r, {});
     t.equal(res.status, 401, `${r.key} refuses an anonymous caller with 401`);
     t.ok(isErrorShape(res.body), `${r.key}: the body is exactly {"error":{"code","message"}} (${JSON.stringify(res.body)})`);
-    t.equal(res.body.error?.code, r.config.agent ? 'AGENT_AUTH_REQUIRED' : 'AUTH_REQUIRED', `${r.key}: the code asks the caller to sign in`);
+    const expected = r.config.agent ? 'AGENT_AUTH_REQUIRED' : r.config.kiosk ? 'KIOSK_AUTH_REQUIRED' : 'AUTH_REQUIRED';
+    t.equal(res.body.error?.code, expected, `${r.key}: the code asks the caller to sign in`);
     t.same(await snapshot(), before, `${r.key}: the anonymous attempt changed nothing`);
   }
 });
 
 t.test('every role lacking a route’s permission gets 403 FORBIDDEN, an access.denied record, and no change', async (t) => {
   const refused: string[] = [];
-  for (const r of guarded.filter((r) => r.config.permission)) {
+  for (const r of forUsers.filter((r) => r.config.permission)) {
     const permission = r.config.permission!;
     for (const role of ROLE_NAMES.filter((role) => !can(role, permission))) {
       const user = users[role];
@@ -320,8 +344,47 @@ t.test('agent routes refuse every user session with 401, whatever the role', asy
   }
 });
 
+t.test('kiosk routes refuse every user session with 401, and kiosks of another kind with 403', async (t) => {
+  t.ok(kioskOnly.length >= 1, `there are kiosk routes (${kioskOnly.length})`);
+  for (const r of kioskOnly) {
+    for (const role of ROLE_NAMES) {
+      const before = await snapshot();
+      const res = await call(r, users[role].headers, true);
+      t.equal(res.status, 401, `${role} → ${r.key} is refused: kiosks only`);
+      t.equal(res.body.error?.code, 'KIOSK_AUTH_REQUIRED', `${role} → ${r.key}: KIOSK_AUTH_REQUIRED`);
+      t.same(await snapshot(), before, `${role} → ${r.key}: nothing changed`);
+    }
+    for (const kind of KIOSK_KINDS) {
+      const before = await snapshot();
+      const seq = await lastAuditSeq();
+      const res = await call(r, kiosks[kind].headers, true);
+      if (r.config.kiosk!.includes(kind)) {
+        t.equal(res.status, 400, `${kind} kiosk → ${r.key} passes the access check and fails only validation`);
+        t.same(await snapshot(), before, `${kind} kiosk → ${r.key}: the invalid request changed nothing`);
+        continue;
+      }
+      t.equal(res.status, 403, `${kind} kiosk → ${r.key} is refused with 403`);
+      t.equal(res.body.error?.code, 'WRONG_KIOSK_KIND', `${kind} kiosk → ${r.key}: WRONG_KIOSK_KIND`);
+      t.same(await snapshot(), before, `${kind} kiosk → ${r.key}: nothing changed`);
+      const written = await inst.ctx.db.selectFrom('audit_log').selectAll().where('seq', '>', seq).execute();
+      t.match(written, [{ action: 'access.denied', actor: `kiosk:${kiosks[kind].id}`, result: 'denied' }], `${kind} kiosk → ${r.key}: the refusal is audited`);
+    }
+  }
+});
+
+t.test('a kiosk token opens no user route: each screen holds only its own powers', async (t) => {
+  for (const r of forUsers.filter((r) => !r.websocket)) {
+    for (const kind of KIOSK_KINDS) {
+      const before = await snapshot();
+      const res = await call(r, kiosks[kind].headers, true);
+      t.equal(res.status, 401, `${kind} kiosk → ${r.key} is refused with 401`);
+      t.same(await snapshot(), before, `${kind} kiosk → ${r.key}: nothing changed`);
+    }
+  }
+});
+
 t.test('every role that a route admits gets past the access check (a probe with an unknown field stops at validation)', async (t) => {
-  for (const r of guarded.filter((r) => !r.config.agent)) {
+  for (const r of forUsers) {
     for (const role of ROLE_NAMES.filter((role) => !r.config.permission || can(role, r.config.permission))) {
       const before = await snapshot();
       const res = await call(r, users[role].headers, true);

@@ -1,7 +1,11 @@
 import type { ColumnType, Generated, Insertable, Selectable } from 'kysely';
 
 /** Table types of the migrated schema; keep in step with migrations/. */
-export interface Database {
+import type { VisitorsTables } from '../modules/visitors/tables.js';
+import type { MeetingsTables } from '../modules/meetings/tables.js';
+
+/** Tables of the newer modules are declared in each module's `tables.ts` and joined here. */
+export interface Database extends VisitorsTables, MeetingsTables {
   users: UsersTable;
   sessions: SessionsTable;
   audit_log: AuditLogTable;
@@ -34,6 +38,7 @@ export interface Database {
   access_grants: AccessGrantsTable;
   access_signing_keys: AccessSigningKeysTable;
   access_list_versions: AccessListVersionsTable;
+  kiosks: KiosksTable;
 }
 
 type Timestamp = ColumnType<Date, Date | string, Date | string>;
@@ -437,3 +442,20 @@ export interface CameraRecordingsTable {
   requested_at: Timestamp;
   stored_at: Timestamp | null;
 }
+
+export interface KiosksTable {
+  id: Generated<number>;
+  name: string;
+  kind: 'lobby' | 'meeting' | 'wall';
+  room_id: string | null;
+  id_reader_device: string | null;
+  enrolment_code_hash: string | null;
+  enrolment_expires_at: Timestamp | null;
+  token_hash: string | null;
+  enrolled_at: Timestamp | null;
+  revoked_at: Timestamp | null;
+  last_seen_at: Timestamp | null;
+  created_by: number | null;
+  created_at: Timestamp;
+}
+export type KioskRow = Selectable<KiosksTable>;

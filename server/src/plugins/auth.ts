@@ -5,10 +5,13 @@ import type { Actor } from '../context.js';
 import { forbidden, unauthorized } from '../errors.js';
 import { recordAudit } from '../modules/audit/service.js';
 import { verifyAgentSecret } from '../modules/agents/service.js';
+import { KIOSK_TOKEN_PREFIX, kioskActor, resolveKiosk, type Kiosk } from '../modules/kiosks/service.js';
 import { resolveSession, type Session } from '../modules/auth/service.js';
-import { can, MANAGEMENT_PERMISSIONS, type Permission } from '../modules/auth/roles.js';
+import { can, MANAGEMENT_PERMISSIONS, type KioskKind, type Permission } from '../modules/auth/roles.js';
 
 export const SESSION_COOKIE = 'lawbox_session';
+/** The enrolled kiosk's token, set at enrolment: httpOnly, so the screen's scripts never hold it. */
+export const KIOSK_COOKIE = 'lawbox_kiosk';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -20,11 +23,17 @@ declare module 'fastify' {
     allowDuringPasswordChange?: boolean;
     /** for enrolled device agents only (HTTP Basic with the agent's MQTT credential), never for users */
     agent?: boolean;
+    /** for enrolled kiosks of these kinds only (their token or cookie), never for users */
+    kiosk?: readonly KioskKind[];
+    /** open to enrolled kiosks of any kind as well as to signed-in users (the live-events WebSocket) */
+    kioskToo?: boolean;
   }
   interface FastifyRequest {
     session: Session | null;
     /** the enrolled agent calling an `agent` route */
     agentId: string | null;
+    /** the enrolled kiosk calling a `kiosk` or `kioskToo` route */
+    kiosk: Kiosk | null;
     /** who is acting, for audit records; anonymous before login */
     actor: Actor;
   }
@@ -37,6 +46,13 @@ export function bearerToken(request: FastifyRequest): string | null {
   return request.cookies[SESSION_COOKIE] ?? null;
 }
 
+/** A kiosk token: a Bearer header with the kiosk prefix, else the kiosk cookie. */
+export function kioskToken(request: FastifyRequest): string | null {
+  const header = request.headers.authorization;
+  if (header?.startsWith(`Bearer ${KIOSK_TOKEN_PREFIX}`)) return header.slice(7).trim();
+  return request.cookies[KIOSK_COOKIE] ?? null;
+}
+
 /**
  * Resolves the session of every request and enforces each route's access rule before the body is
  * even read: anonymous → 401, wrong role → 403 (audited), pending password change → 403.
@@ -46,6 +62,7 @@ export default fp(async (app) => {
   app.decorateRequest('session', null);
   app.decorateRequest('actor', null as unknown as Actor);
   app.decorateRequest('agentId', null);
+  app.decorateRequest('kiosk', null);
 
   const networks = app.services.config.managementNetworks;
   const fromManagementNetwork = (ip: string): boolean => {
@@ -55,6 +72,8 @@ export default fp(async (app) => {
 
   app.addHook('onRequest', async (request: FastifyRequest, _reply: FastifyReply) => {
     if (request.routeOptions.config.agent) return authenticateAgent(request);
+    if (request.routeOptions.config.kiosk) return authenticateKiosk(request, request.routeOptions.config.kiosk);
+    if (request.routeOptions.config.kioskToo && (await tryKiosk(request))) return;
     const token = bearerToken(request);
     request.session = token ? await resolveSession(app.services, token) : null;
     const user = request.session?.user;
@@ -87,6 +106,28 @@ export default fp(async (app) => {
     });
     throw denial;
   });
+
+  /** Resolves the kiosk a request comes from, if it carries a live kiosk token. */
+  async function tryKiosk(request: FastifyRequest): Promise<boolean> {
+    const token = kioskToken(request);
+    const kiosk = token ? await resolveKiosk(app.services, token) : null;
+    if (!kiosk) return false;
+    request.kiosk = kiosk;
+    request.actor = kioskActor(kiosk, request.ip);
+    return true;
+  }
+
+  /** A kiosk route: an enrolled kiosk of the right kind, or nothing; a user's session does not count. */
+  async function authenticateKiosk(request: FastifyRequest, kinds: readonly KioskKind[]): Promise<void> {
+    request.actor = { userId: null, username: 'anonymous', role: null, sourceIp: request.ip };
+    if (!(await tryKiosk(request))) {
+      throw unauthorized('KIOSK_AUTH_REQUIRED', 'This screen is not enrolled (or was revoked); ask the system administrator for an enrolment code. / 此终端尚未登记或已停用，请联系系统管理员获取登记码。');
+    }
+    if (!kinds.includes(request.kiosk!.kind)) {
+      await recordAudit(app.services.db, { at: app.services.clock.now(), actor: request.actor.username, action: 'access.denied', object: `${request.method} ${request.routeOptions.url}`, result: 'denied', sourceIp: request.ip, detail: { kiosk_kind: request.kiosk!.kind } });
+      throw forbidden('WRONG_KIOSK_KIND', `A ${request.kiosk!.kind} kiosk cannot do this. / 该类终端无权执行此操作。`);
+    }
+  }
 
   /** An agent route: the agent's own credential or nothing; a user's session does not count. */
   async function authenticateAgent(request: FastifyRequest): Promise<void> {

@@ -3,15 +3,29 @@ import websocket from '@fastify/websocket';
 import type { WebSocket } from 'ws';
 import { Type } from 'typebox';
 import { Compile } from 'typebox/compile';
-import { resolveSession, type Session } from '../modules/auth/service.js';
-import { bearerToken } from './auth.js';
-import { maySubscribe, REALTIME_CHANNEL, type RealtimeEvent } from '../modules/realtime/hub.js';
+import { resolveSession } from '../modules/auth/service.js';
+import { resolveKiosk } from '../modules/kiosks/service.js';
+import { bearerToken, kioskToken } from './auth.js';
+import { maySubscribe, REALTIME_CHANNEL, type RealtimeEvent, type Subscriber } from '../modules/realtime/hub.js';
 
-interface Subscriber {
+interface Connection {
   socket: WebSocket;
   token: string;
-  session: Session;
+  who: Subscriber;
   topics: Set<string>;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    realtime: {
+      /** Hears every event announced by any server process (after its commit). */
+      onEvent(listener: (event: RealtimeEvent) => void): void;
+      /** Sends an event to this process's sockets subscribed to `topic`; returns how many got it. */
+      deliver(topic: string, data: Record<string, unknown>): number;
+      /** Whether any socket of this process listens to `topic`. */
+      hasSubscribers(topic: string): boolean;
+    };
+  }
 }
 
 const ClientMessage = Type.Union([
@@ -47,7 +61,24 @@ export default fp(async (app) => {
   app.addHook('onResponse', async (request) => {
     if (isUpgrade(request.raw) && !request.raw.socket.destroyed) request.raw.socket.destroySoon();
   });
-  const subscribers = new Set<Subscriber>();
+  const subscribers = new Set<Connection>();
+  const listeners: ((event: RealtimeEvent) => void)[] = [];
+
+  const deliver = (topic: string, data: Record<string, unknown>): number => {
+    const message = JSON.stringify({ type: 'event', topic, data });
+    let sent = 0;
+    for (const s of subscribers) {
+      if (!s.topics.has(topic)) continue;
+      s.socket.send(message);
+      sent++;
+    }
+    return sent;
+  };
+  app.decorate('realtime', {
+    onEvent: (listener: (event: RealtimeEvent) => void) => void listeners.push(listener),
+    deliver,
+    hasSubscribers: (topic: string) => [...subscribers].some((s) => s.topics.has(topic)),
+  });
 
   const unlisten = await app.database.listen(REALTIME_CHANNEL, (payload) => {
     let event: RealtimeEvent;
@@ -56,20 +87,29 @@ export default fp(async (app) => {
     } catch {
       return;
     }
-    const message = JSON.stringify({ type: 'event', topic: event.topic, data: event.data });
-    for (const s of subscribers) if (s.topics.has(event.topic)) s.socket.send(message);
+    deliver(event.topic, event.data);
+    for (const listener of listeners) listener(event);
   });
 
+  /** The subscriber behind a token now, or null once the session ended or the kiosk was revoked. */
+  const recheckOne = async (c: Connection): Promise<Subscriber | null> => {
+    if (c.who.kiosk) {
+      const kiosk = await resolveKiosk(app.services, c.token);
+      return kiosk ? { user: null, kiosk } : null;
+    }
+    const session = await resolveSession(app.services, c.token);
+    return session ? { user: session.user, kiosk: null } : null;
+  };
   const recheck = setInterval(async () => {
-    for (const s of subscribers) {
-      const session = await resolveSession(app.services, s.token).catch(() => null);
-      if (!session) {
-        s.socket.close(4401, 'session ended');
+    for (const c of subscribers) {
+      const who = await recheckOne(c).catch(() => null);
+      if (!who) {
+        c.socket.close(4401, 'session ended');
         continue;
       }
-      s.session = session;
-      // A role may have changed since the subscription: drop topics the user may no longer see.
-      for (const topic of s.topics) if (!maySubscribe(session.user, topic)) s.topics.delete(topic);
+      c.who = who;
+      // A role may have changed since the subscription: drop topics the subscriber may no longer see.
+      for (const topic of c.topics) if (!maySubscribe(who, topic)) c.topics.delete(topic);
     }
   }, SESSION_RECHECK_MS);
   recheck.unref();
@@ -84,13 +124,13 @@ export default fp(async (app) => {
     '/api/ws',
     {
       websocket: true,
-      config: { allowDuringPasswordChange: false },
+      config: { allowDuringPasswordChange: false, kioskToo: true },
       schema: { tags: ['realtime'], summary: 'WebSocket for live events (subscribe to topics)', querystring: Type.Object({}, { additionalProperties: false }) },
     },
     (socket, request) => {
-      const session = request.session!;
-      const token = bearerToken(request)!;
-      const sub: Subscriber = { socket, token, session, topics: new Set() };
+      const who: Subscriber = request.kiosk ? { user: null, kiosk: request.kiosk } : { user: request.session!.user, kiosk: null };
+      const token = (request.kiosk ? kioskToken(request) : bearerToken(request))!;
+      const sub: Connection = { socket, token, who, topics: new Set() };
       subscribers.add(sub);
       socket.on('close', () => subscribers.delete(sub));
       socket.on('message', (raw) => {
@@ -109,7 +149,7 @@ export default fp(async (app) => {
           for (const t of m.topics!) sub.topics.delete(t);
           return socket.send(JSON.stringify({ type: 'unsubscribed', topics: m.topics }));
         }
-        const denied = m.topics!.filter((t) => !maySubscribe(sub.session.user, t));
+        const denied = m.topics!.filter((t) => !maySubscribe(sub.who, t));
         if (denied.length > 0) {
           return socket.send(JSON.stringify({ type: 'error', code: 'FORBIDDEN', message: `Not allowed to subscribe to: ${denied.join(', ')}` }));
         }

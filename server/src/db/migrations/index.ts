@@ -5,6 +5,9 @@ import * as devices from './202611290000-devices.js';
 import * as doors from './202611300000-doors.js';
 import * as agents from './202611300100-agents.js';
 import * as media from './202611300200-media.js';
+import * as visitors from './202612010000-visitors.js';
+import * as meetings from './202612010100-meetings.js';
+import * as kiosks from './202612010200-kiosks.js';
 
 /** Every migration, by name; names sort in the order they run. */
 export const migrations: Record<string, Migration> = {
@@ -14,4 +17,7 @@ export const migrations: Record<string, Migration> = {
   '202611300000-doors': doors,
   '202611300100-agents': agents,
   '202611300200-media': media,
+  '202612010000-visitors': visitors,
+  '202612010100-meetings': meetings,
+  '202612010200-kiosks': kiosks,
 };

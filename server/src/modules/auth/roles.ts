@@ -41,6 +41,14 @@ export const PERMISSIONS = {
   'devices.manage': '登记设备代理、配置设备 / enrol device agents and configure devices',
   'cameras.view': '查看摄像机实时画面与录像 / watch camera live views and recordings',
   'cameras.record': '摄像机录像并归入过程档案 / record camera segments into the process archive',
+  'visitors.invite': '预约来访、查看本人接待的访客 / pre-register one’s own visitors and see them',
+  'visitors.manage': '前台访客管理：登记、签离、在场名单与疏散点名 / front desk: register, check out, on-site list and roll call',
+  'meetings.read': '查看本人参加的会议 / see the meetings one takes part in',
+  'meetings.manage': '组织会议：会议室、议程、文件、表决与纪要 / organise meetings: rooms, agenda, documents, votes and minutes',
+  'stats.read': '查看律所统计 / see the firm’s statistics',
+  'kiosk.lobby': '前台自助终端 / lobby kiosk (enrolled terminals only)',
+  'kiosk.meeting': '无纸化会议终端 / paperless meeting terminal (enrolled terminals only)',
+  'kiosk.wall': '统计大屏 / wall screen (enrolled terminals only)',
 } as const;
 
 export type Permission = keyof typeof PERMISSIONS;
@@ -48,7 +56,7 @@ export type Permission = keyof typeof PERMISSIONS;
 /** Administration powers: usable only from LAWBOX_MANAGEMENT_NETWORKS (GB/T 22239: 管理终端地址限制). */
 export const MANAGEMENT_PERMISSIONS: ReadonlySet<Permission> = new Set(['users.manage', 'audit.read', 'system.read']);
 
-const PRACTICE: Permission[] = ['clients.read', 'matters.read', 'matters.work', 'conflicts.check'];
+const PRACTICE: Permission[] = ['clients.read', 'matters.read', 'matters.work', 'conflicts.check', 'visitors.invite', 'meetings.read'];
 const LAWYER: Permission[] = [...PRACTICE, 'clients.manage', 'matters.manage', 'personal_data.unmask'];
 
 // Interns see personal data masked and cannot unmask it (Z6.3.3.4). Finance sees every matter to
@@ -56,11 +64,11 @@ const LAWYER: Permission[] = [...PRACTICE, 'clients.manage', 'matters.manage', '
 const GRANTS: Record<Role, Permission[]> = {
   intern: PRACTICE,
   lawyer: LAWYER,
-  partner: [...LAWYER, 'conflicts.review'],
-  director: [...LAWYER, 'users.read', 'matters.read_all', 'conflicts.review', 'fees.manage', 'practice.configure', 'devices.read', 'doors.open', 'doors.manage', 'visitor_passes.issue', 'cameras.view', 'cameras.record'],
+  partner: [...LAWYER, 'conflicts.review', 'meetings.manage', 'stats.read'],
+  director: [...LAWYER, 'users.read', 'matters.read_all', 'conflicts.review', 'fees.manage', 'practice.configure', 'devices.read', 'doors.open', 'doors.manage', 'visitor_passes.issue', 'cameras.view', 'cameras.record', 'visitors.manage', 'meetings.manage', 'stats.read'],
   // The front desk (前台) is staffed by administrative staff: they issue visitor passes.
-  admin_staff: [...LAWYER, 'users.read', 'matters.read_all', 'fees.manage', 'devices.read', 'doors.open', 'doors.manage', 'visitor_passes.issue', 'cameras.view', 'cameras.record'],
-  finance: ['clients.read', 'matters.read', 'matters.read_all', 'fees.manage'],
+  admin_staff: [...LAWYER, 'users.read', 'matters.read_all', 'fees.manage', 'devices.read', 'doors.open', 'doors.manage', 'visitor_passes.issue', 'cameras.view', 'cameras.record', 'visitors.manage', 'meetings.manage', 'stats.read'],
+  finance: ['clients.read', 'matters.read', 'matters.read_all', 'fees.manage', 'visitors.invite', 'meetings.read', 'stats.read'],
   it_admin: ['system.read', 'users.read', 'devices.read', 'devices.manage'],
   security_admin: ['users.read', 'users.manage'],
   auditor: ['audit.read', 'users.read'],
@@ -70,6 +78,20 @@ export function isRole(value: string): value is Role {
   return Object.hasOwn(ROLES, value);
 }
 
+/**
+ * Enrolled kiosks act under roles of their own, which no user account can hold: each may do the one
+ * thing its screen is for and nothing else (least privilege per terminal).
+ */
+export const KIOSK_KINDS = ['lobby', 'meeting', 'wall'] as const;
+export type KioskKind = (typeof KIOSK_KINDS)[number];
+export const kioskRole = (kind: KioskKind) => `kiosk_${kind}` as const;
+const KIOSK_GRANTS: Record<`kiosk_${KioskKind}`, Permission[]> = {
+  kiosk_lobby: ['kiosk.lobby'],
+  kiosk_meeting: ['kiosk.meeting'],
+  kiosk_wall: ['kiosk.wall'],
+};
+
 export function can(role: string, permission: Permission): boolean {
-  return isRole(role) && GRANTS[role].includes(permission);
+  if (isRole(role)) return GRANTS[role].includes(permission);
+  return Object.hasOwn(KIOSK_GRANTS, role) && KIOSK_GRANTS[role as keyof typeof KIOSK_GRANTS].includes(permission);
 }

@@ -1,8 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { Type } from 'typebox';
 import { Empty, IdParams, Nullable, responses } from '../../schemas.js';
-import { can } from '../auth/roles.js';
-import { registerTopic } from '../realtime/hub.js';
+import { registerTopic, usersWith } from '../realtime/hub.js';
 import { decideConflictCheck, findConflictCheck, listConflictChecks, presentConflictCheck, runConflictCheck, type Consent, type Decision } from './service.js';
 import type { SearchedParty } from './engine.js';
 import { conflictReportHtml } from './report.js';
@@ -85,7 +84,7 @@ const CheckSchema = Type.Object(
 export const conflictsRoutes: FastifyPluginAsync = async (app) => {
   const ctx = app.services;
   // Reviewers hear of every check that needs them.
-  registerTopic('conflicts', (user) => can(user.role, 'conflicts.review'));
+  registerTopic('conflicts', usersWith('conflicts.review'));
 
   app.post(
     '/api/conflict-checks',

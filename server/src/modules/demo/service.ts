@@ -7,6 +7,9 @@ import { countUsers, createUser } from '../users/service.js';
 import { seedDemoDoors } from '../doors/service.js';
 import { loadDemoBuilding } from './building.js';
 import { loadDemoPractice } from './practice.js';
+import { seedDemoKiosks } from './kiosks.js';
+import { seedDemoVisitors } from '../visitors/service.js';
+import { seedDemoMeetings } from '../meetings/demo.js';
 
 /** The demo firm's name carries the 演示 mark everywhere it appears, so nobody mistakes it for a real firm. */
 export const DEMO_FIRM = {
@@ -57,6 +60,9 @@ export async function loadDemoFirm(ctx: ServiceContext): Promise<DemoAccount[] |
   await loadDemoPractice(ctx);
   await loadDemoBuilding(ctx);
   await seedDemoDoors(ctx);
+  await seedDemoVisitors(ctx);
+  await seedDemoMeetings(ctx);
+  await seedDemoKiosks(ctx);
   return accounts;
 }
 

@@ -102,6 +102,9 @@ export async function ingestEvent(ctx: ServiceContext, topic: string, payload: B
   return { result: stored.has(parsed.row.event_id) ? 'stored' : 'duplicate', device: parsed.row.device, eventId: parsed.row.event_id };
 }
 
+/** The largest device state (JSON characters) that travels inside a `device.state` event. */
+const STATE_IN_EVENT_MAX = 2000;
+
 /** Follows a device's retained state or availability, and an agent's state. */
 export async function trackState(ctx: ServiceContext, topic: string, payload: Buffer): Promise<{ result: 'stored' | 'rejected'; reason?: string }> {
   const parts = topic.split('/');
@@ -128,12 +131,19 @@ export async function trackState(ctx: ServiceContext, topic: string, payload: Bu
   if (parts[1] === 'device' && parts.length === 4 && parts[3] === 'availability') {
     if (body !== null && !AvailabilityPayload.Check(body)) return { result: 'rejected', reason: 'availability must be {"state":"online"|"offline"}' };
     const availability: Availability = body === null ? 'unknown' : body.state;
-    await ctx.db.insertInto('devices').values({ id, availability, updated_at: now }).onConflict((oc) => oc.column('id').doUpdateSet({ availability, updated_at: now })).execute();
+    await ctx.db.transaction().execute(async (trx) => {
+      await trx.insertInto('devices').values({ id, availability, updated_at: now }).onConflict((oc) => oc.column('id').doUpdateSet({ availability, updated_at: now })).execute();
+      await announce(trx, { topic: 'devices', data: { type: 'device.availability', device: id, availability } });
+    });
     return { result: 'stored' };
   }
   if (parts[1] === 'device' && parts.length === 3) {
     const state = body === null ? null : JSON.stringify(body);
-    await ctx.db.insertInto('devices').values({ id, state, updated_at: now }).onConflict((oc) => oc.column('id').doUpdateSet({ state, updated_at: now })).execute();
+    await ctx.db.transaction().execute(async (trx) => {
+      await trx.insertInto('devices').values({ id, state, updated_at: now }).onConflict((oc) => oc.column('id').doUpdateSet({ state, updated_at: now })).execute();
+      // The state rides along when small (NOTIFY payloads end at 8000 bytes); else listeners read it from the table.
+      await announce(trx, { topic: 'devices', data: { type: 'device.state', device: id, ...(state && state.length <= STATE_IN_EVENT_MAX ? { state: body } : {}) } });
+    });
     return { result: 'stored' };
   }
   return { result: 'rejected', reason: 'unknown topic' };

@@ -3,13 +3,11 @@ import { Type } from 'typebox';
 import { Empty, Nullable, responses } from '../../schemas.js';
 import { AppError, notFound } from '../../errors.js';
 import { recordAudit } from '../audit/service.js';
-import { can } from '../auth/roles.js';
-import { registerTopic } from '../realtime/hub.js';
+import { registerTopic, usersWith } from '../realtime/hub.js';
 import { forgetDeviceOwners } from '../agents/broker-access.js';
 import { ENTITY_ID } from '../agents/service.js';
 import { configureDevice, publishAgentConfig, type DeviceAssignmentInput } from './assignments.js';
 import { mediaRoutes } from '../media/routes.js';
-import { startDeviceBridge } from './bridge.js';
 
 const DeviceSchema = Type.Object(
   {
@@ -39,10 +37,8 @@ const DeviceParams = Type.Object({ id: Type.String({ pattern: ENTITY_ID }) }, { 
 
 export const devicesRoutes: FastifyPluginAsync = async (app) => {
   const ctx = app.services;
-  registerTopic('devices', (user) => can(user.role, 'devices.read'));
-  // The bridge lives as long as the app: tests and the server get it alike.
-  const bridge = startDeviceBridge(ctx, app.mqtt.client, app.log);
-  app.addHook('onClose', bridge.stop);
+  registerTopic('devices', usersWith('devices.read'));
+  const bridge = app.deviceBridge;
   await app.register(mediaRoutes, { bridge });
 
   /** After a change commits: the agents' retained configs, bounded so a broker outage cannot hang a request. */

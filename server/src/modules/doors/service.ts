@@ -85,13 +85,15 @@ function requirePermission(actor: Actor, permission: Permission): void {
  */
 async function accessChange<T>(ctx: ServiceContext, actor: Actor, permission: Permission | null, work: (tx: TxContext) => Promise<{ result: T; agents: string[] }>): Promise<T> {
   if (permission) requirePermission(actor, permission);
-  return ctx.db.transaction().execute(async (trx) => {
-    await lockAccess(trx);
-    const tx = { ...ctx, db: trx };
-    const { result, agents } = await work(tx);
-    for (const agent of [...new Set(agents)].sort()) await refreshAccessList(tx, actor, agent);
-    return result;
-  });
+  return ctx.db.transaction().execute((trx) => accessChangeIn({ ...ctx, db: trx }, actor, work));
+}
+
+/** The same inside a caller's transaction; the access lock is taken first (lock order: access, then audit). */
+async function accessChangeIn<T>(tx: TxContext, actor: Actor, work: (tx: TxContext) => Promise<{ result: T; agents: string[] }>): Promise<T> {
+  await lockAccess(tx.db);
+  const { result, agents } = await work(tx);
+  for (const agent of [...new Set(agents)].sort()) await refreshAccessList(tx, actor, agent);
+  return result;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -383,28 +385,39 @@ export async function issueVisitorPass(ctx: ServiceContext, actor: Actor, input:
   return accessChange(ctx, actor, 'visitor_passes.issue', (tx) => issuePass(tx, actor, input));
 }
 
+/**
+ * Issues or revokes a visitor pass inside the caller's transaction, for a module that has itself
+ * decided who may let the visitor in or out (the visitors module: a lobby kiosk, a partner admitting
+ * a flagged visitor), so the pass and the visit change together or not at all. Call it before the
+ * caller's first audit record: the access lock must come before the audit lock.
+ */
+export const issueVisitorPassIn = (tx: TxContext, actor: Actor, input: VisitorPassInput) => accessChangeIn(tx, actor, (tx) => issuePass(tx, actor, input));
+export const revokeVisitorPassIn = (tx: TxContext, actor: Actor, id: number) => accessChangeIn(tx, actor, (tx) => revokeWork(tx, actor, id, true));
+
 async function revoke(ctx: ServiceContext, actor: Actor, id: number, visitorPassOnly: boolean): Promise<CredentialView> {
-  return accessChange(ctx, actor, visitorPassOnly ? 'visitor_passes.issue' : 'doors.manage', async (tx) => {
-    const row = await tx.db.selectFrom('access_credentials').selectAll().where('id', '=', id).executeTakeFirst();
-    if (!row || (visitorPassOnly && row.kind !== 'visitor_pass')) {
-      throw visitorPassOnly ? notFound('VISITOR_PASS_NOT_FOUND', `No visitor pass ${id}. / 访客通行证不存在。`) : notFound('CREDENTIAL_NOT_FOUND', `No access credential ${id}. / 门禁凭证不存在。`);
-    }
-    if (row.revoked_at) throw conflict('ALREADY_REVOKED', `Credential ${id} was revoked at ${row.revoked_at.toISOString()}. / 该凭证已撤销。`);
-    const now = tx.clock.now();
-    const revoked = await tx.db.updateTable('access_credentials').set({ revoked_at: now }).where('id', '=', id).returningAll().executeTakeFirstOrThrow();
-    const doors = (await doorsOf(tx.db, [id])).get(id)!;
-    await appendAudit(tx.db, {
-      at: now,
-      actor: actor.username,
-      action: row.kind === 'visitor_pass' ? 'visitor_pass.revoke' : 'access_credential.revoke',
-      object: `access_credential:${id}`,
-      result: 'success',
-      sourceIp: actor.sourceIp,
-      detail: { kind: row.kind, card_number: row.card_number, doors },
-    });
-    const agents = doors.length ? (await tx.db.selectFrom('doors').select('agent_id').where('id', 'in', doors).execute()).map((d) => d.agent_id) : [];
-    return { result: present(revoked, doors, now), agents };
+  return accessChange(ctx, actor, visitorPassOnly ? 'visitor_passes.issue' : 'doors.manage', (tx) => revokeWork(tx, actor, id, visitorPassOnly));
+}
+
+async function revokeWork(tx: TxContext, actor: Actor, id: number, visitorPassOnly: boolean): Promise<{ result: CredentialView; agents: string[] }> {
+  const row = await tx.db.selectFrom('access_credentials').selectAll().where('id', '=', id).executeTakeFirst();
+  if (!row || (visitorPassOnly && row.kind !== 'visitor_pass')) {
+    throw visitorPassOnly ? notFound('VISITOR_PASS_NOT_FOUND', `No visitor pass ${id}. / 访客通行证不存在。`) : notFound('CREDENTIAL_NOT_FOUND', `No access credential ${id}. / 门禁凭证不存在。`);
+  }
+  if (row.revoked_at) throw conflict('ALREADY_REVOKED', `Credential ${id} was revoked at ${row.revoked_at.toISOString()}. / 该凭证已撤销。`);
+  const now = tx.clock.now();
+  const revoked = await tx.db.updateTable('access_credentials').set({ revoked_at: now }).where('id', '=', id).returningAll().executeTakeFirstOrThrow();
+  const doors = (await doorsOf(tx.db, [id])).get(id)!;
+  await appendAudit(tx.db, {
+    at: now,
+    actor: actor.username,
+    action: row.kind === 'visitor_pass' ? 'visitor_pass.revoke' : 'access_credential.revoke',
+    object: `access_credential:${id}`,
+    result: 'success',
+    sourceIp: actor.sourceIp,
+    detail: { kind: row.kind, card_number: row.card_number, doors },
   });
+  const agents = doors.length ? (await tx.db.selectFrom('doors').select('agent_id').where('id', 'in', doors).execute()).map((d) => d.agent_id) : [];
+  return { result: present(revoked, doors, now), agents };
 }
 
 /** Revokes any credential: the next list of each agent concerned leaves it out. */

@@ -1,9 +1,8 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { Type } from 'typebox';
 import { Empty, Id, IdParams, Nullable, Ok, responses } from '../../schemas.js';
-import { can } from '../auth/roles.js';
 import { PartyKindSchema, PartyRoleSchema, ShareholderSchema } from '../conflicts/routes.js';
-import { registerTopic } from '../realtime/hub.js';
+import { registerTopic, usersWith } from '../realtime/hub.js';
 import { MATTER_TYPE_IDS, MATTER_TYPES, numberingSettings, updateNumberingSettings, type NumberingSettings } from './numbering.js';
 import {
   addParty,
@@ -145,7 +144,7 @@ const TeamParams = Type.Object({ id: Id(), userId: Id() }, { additionalPropertie
 export const mattersRoutes: FastifyPluginAsync = async (app) => {
   const ctx = app.services;
   // Matter events carry ids and statuses only, never a party's identity: walls and lists refresh on them.
-  registerTopic('matters', (user) => can(user.role, 'matters.read'));
+  registerTopic('matters', usersWith('matters.read'));
 
   app.get(
     '/api/matter-types',

@@ -1,7 +1,8 @@
 import { sql } from 'kysely';
 import type { Db } from '../../db/index.js';
 import type { SessionUser } from '../auth/service.js';
-import { can } from '../auth/roles.js';
+import { can, type Permission } from '../auth/roles.js';
+import type { Kiosk } from '../kiosks/service.js';
 
 export const REALTIME_CHANNEL = 'lawbox_realtime';
 
@@ -9,22 +10,31 @@ export const REALTIME_CHANNEL = 'lawbox_realtime';
  * Who may subscribe to a topic. A topic is `name` or `name:qualifier`; the rule of its name decides.
  * Modules add their own topics with `registerTopic`.
  */
-export type TopicRule = (user: SessionUser, qualifier: string | null) => boolean;
+export type TopicRule = (who: Subscriber, qualifier: string | null) => boolean;
+
+/** Who holds a live connection: a signed-in user or an enrolled kiosk (exactly one of the two). */
+export type Subscriber = { user: SessionUser; kiosk: null } | { user: null; kiosk: Kiosk };
+
+/** The usual rule: signed-in users whose role grants `permission` (never a kiosk). */
+export const usersWith =
+  (permission: Permission): TopicRule =>
+  (who) =>
+    !!who.user && can(who.user.role, permission);
 
 const rules = new Map<string, TopicRule>([
   // Each user's own notices, e.g. `user:42`.
-  ['user', (user, q) => q === String(user.id)],
-  ['audit', (user) => can(user.role, 'audit.read')],
+  ['user', (who, q) => q === String(who.user?.id)],
+  ['audit', usersWith('audit.read')],
 ]);
 
 export function registerTopic(name: string, rule: TopicRule): void {
   rules.set(name, rule);
 }
 
-export function maySubscribe(user: SessionUser, topic: string): boolean {
+export function maySubscribe(who: Subscriber, topic: string): boolean {
   const i = topic.indexOf(':');
   const rule = rules.get(i < 0 ? topic : topic.slice(0, i));
-  return !!rule && rule(user, i < 0 ? null : topic.slice(i + 1));
+  return !!rule && rule(who, i < 0 ? null : topic.slice(i + 1));
 }
 
 export interface RealtimeEvent {
