@@ -10,10 +10,18 @@ import { closeDeviceSerial, openDeviceSerial } from './relay.js';
  * A second-generation resident ID card reader (SAM module) on a serial line. `start` polls: find a
  * card, select it, read its text; a card is reported once when it arrives and again only after it
  * was taken away. The photo is read with the text but not kept (a proprietary WLT blob).
+ *
+ * The SAM answers without naming the command it answers, so only one frame may be on the line at a time,
+ * and a find → select → read cycle must not be cut into by another: the poll and `read_card` take whole
+ * cycles in turn (see `inTurn`), each frame with a timeout of its own.
  */
 export class IdCardReader extends EventEmitter<{ card: [ParsedText]; removed: []; error: [Error] }> {
   private readonly deframer = new IdCardDeframer();
   private waiting: { resolve: (frame: Buffer) => void; timer: NodeJS.Timeout } | null = null;
+  /** the last cycle queued; the next one starts when it has ended, however it ended */
+  private turns: Promise<unknown> = Promise.resolve();
+  /** resolves once a reply given up on has come late or been waited for long enough: it must not answer the next frame */
+  private settled: Promise<void> = Promise.resolve();
   private timer: NodeJS.Timeout | null = null;
   private present: string | null = null;
   private running = false;
@@ -26,15 +34,17 @@ export class IdCardReader extends EventEmitter<{ card: [ParsedText]; removed: []
     port.on('data', this.onData);
   }
 
-  /** One find → select → read cycle: the card's text, or null when no card lies on the reader. */
-  async readOnce(): Promise<ParsedText | null> {
-    const find = decodeReply(await this.exchange('find'));
-    if (!find.ok) return null;
-    const select = decodeReply(await this.exchange('select'));
-    if (!select.ok) return null;
-    const read = decodeReply(await this.exchange('read'));
-    if (!read.ok) throw new CommandError('READ_FAILED', `the reader could not read the card (${read.statusKey})`);
-    return parseReadReply(read.data).text;
+  /** One find → select → read cycle, after those queued before it: the card's text, or null when no card lies on the reader. */
+  readOnce(): Promise<ParsedText | null> {
+    return this.inTurn(async () => {
+      const find = decodeReply(await this.exchange('find'));
+      if (!find.ok) return null;
+      const select = decodeReply(await this.exchange('select'));
+      if (!select.ok) return null;
+      const read = decodeReply(await this.exchange('read'));
+      if (!read.ok) throw new CommandError('READ_FAILED', `the reader could not read the card (${read.statusKey})`);
+      return parseReadReply(read.data).text;
+    });
   }
 
   start(): void {
@@ -66,12 +76,28 @@ export class IdCardReader extends EventEmitter<{ card: [ParsedText]; removed: []
     this.port.off('data', this.onData);
   }
 
-  private exchange(command: IdCardCommand): Promise<Buffer> {
+  /** Runs `cycle` once every cycle queued before it has ended; a failed cycle fails only its own caller. */
+  private inTurn<T>(cycle: () => Promise<T>): Promise<T> {
+    const turn = this.turns.then(cycle);
+    this.turns = turn.catch(() => {});
+    return turn;
+  }
+
+  private async exchange(command: IdCardCommand): Promise<Buffer> {
+    await this.settled;
+    const timeoutMs = this.opts.replyTimeoutMs ?? 1000;
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
-        this.waiting = null;
+        // A slow SAM may still answer: that reply is awaited a while longer and dropped, not taken for the next frame's.
+        this.settled = new Promise((free) => {
+          const drop = setTimeout(() => {
+            this.waiting = null;
+            free();
+          }, timeoutMs);
+          this.waiting = { resolve: () => free(), timer: drop };
+        });
         reject(new CommandError('DEVICE_TIMEOUT', `no answer from the ID card reader to ${command}`));
-      }, this.opts.replyTimeoutMs ?? 1000);
+      }, timeoutMs);
       this.waiting = { resolve, timer };
       this.port.write(encodeCommand(command), () => {});
     });
