@@ -14,7 +14,7 @@ t.test('seedDemoMeetings fills room 1 and two meetings, once', async (t) => {
   await seedDemoMeetings(ctx);
   const room = await ctx.db.selectFrom('meeting_rooms').selectAll().where('id', '=', 'room-1').executeTakeFirstOrThrow();
   t.match(room, { name: '第一会议室', devices: ['terminal-m1-01', 'terminal-m1-02', 'terminal-m1-03', 'plate-m1-01'] }, 'room 1 with the demo building’s terminals and nameplate');
-  const kiosks = await ctx.db.selectFrom('kiosks').select(['kind', 'room_id']).execute();
+  const kiosks = await ctx.db.selectFrom('kiosks').select(['kind', 'room_id']).where('kind', '=', 'meeting').execute();
   t.same(kiosks, Array.from({ length: 3 }, () => ({ kind: 'meeting', room_id: 'room-1' })), 'three terminals registered for the room, not six');
   const sessions = await ctx.db.selectFrom('meeting_sessions').selectAll().orderBy('starts_at').execute();
   t.equal(sessions.length, 2, 'two meetings, seeded once');

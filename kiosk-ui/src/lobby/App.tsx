@@ -18,7 +18,8 @@ interface KioskVisit {
   expected_at: string | null;
   valid_until: string | null;
 }
-type Door = string | { id?: string; name?: string };
+/** The names of the doors a pass opens. */
+type Door = string;
 interface CheckInResult {
   visit: KioskVisit;
   status: 'checked_in' | 'pending_review';
@@ -37,6 +38,7 @@ type Screen =
   | { name: 'checkout' }
   | { name: 'pass'; visit: KioskVisit | null; pass: { qr_token: string; valid_until: string | null; doors: Door[] } }
   | { name: 'pending'; visit: KioskVisit }
+  | { name: 'welcome'; visit: KioskVisit }
   | { name: 'denied' }
   | { name: 'checked-out'; visit: KioskVisit };
 
@@ -62,16 +64,22 @@ export function LobbyApp({ kiosk }: AppProps) {
   const home = () => go({ name: 'home' });
 
   const onResult = (result: CheckInResult) => {
-    if (result.status === 'checked_in' && result.pass) go({ name: 'pass', visit: result.visit, pass: result.pass });
-    else go({ name: 'pending', visit: result.visit });
+    if (result.status === 'pending_review') go({ name: 'pending', visit: result.visit });
+    // No doors configured for visitor passes: the visitor is checked in and shown in by the staff.
+    else if (!result.pass) go({ name: 'welcome', visit: result.visit });
+    else go({ name: 'pass', visit: result.visit, pass: result.pass });
   };
 
   // The front desk's decision on a flagged visit arrives on this kiosk's own topic.
   const pendingVisit = screen.name === 'pending' ? screen.visit.id : null;
   useTopic(`lobby:${kiosk.id}`, (data) => {
     if (data.type !== 'visit.decided' || data.visit_id !== pendingVisit || screen.name !== 'pending') return;
-    if (data.status === 'denied' || data.status === 'cancelled' || typeof data.pass_token !== 'string') go({ name: 'denied' });
-    else go({ name: 'pass', visit: screen.visit, pass: { qr_token: data.pass_token, valid_until: null, doors: [] } });
+    if (data.status === 'denied' || data.status === 'cancelled') go({ name: 'denied' });
+    else if (typeof data.pass_token !== 'string') go({ name: 'welcome', visit: screen.visit });
+    else {
+      const doors = Array.isArray(data.doors) ? data.doors.filter((d): d is string => typeof d === 'string') : [];
+      go({ name: 'pass', visit: screen.visit, pass: { qr_token: data.pass_token, valid_until: typeof data.valid_until === 'string' ? data.valid_until : null, doors } });
+    }
   });
 
   let body;
@@ -90,6 +98,13 @@ export function LobbyApp({ kiosk }: AppProps) {
       break;
     case 'pass':
       body = <PassScreen visit={screen.visit} pass={screen.pass} onDone={home} />;
+      break;
+    case 'welcome':
+      body = (
+        <ResultCard testId="result-checked-in" tone="ok" icon="✓" title={t('checkedInTitle')} onDone={home}>
+          <p class="lead">{t('welcomeBody')}</p>
+        </ResultCard>
+      );
       break;
     case 'pending':
       body = (
@@ -662,7 +677,7 @@ function PassScreen({
     QRCode.toDataURL(pass.qr_token, { width: 480, margin: 2, errorCorrectionLevel: 'M', color: { dark: '#0f1b2d', light: '#ffffff' } }).then(setQr, () => setQr(null));
   }, [pass.qr_token]);
   const validUntil = pass.valid_until ?? visit?.valid_until ?? null;
-  const doors = pass.doors.map((d) => (typeof d === 'string' ? d : (d.name ?? d.id ?? ''))).filter(Boolean);
+  const doors = pass.doors;
   return (
     <section class="result result-ok" data-testid="result-checked-in">
       <div class="pass">

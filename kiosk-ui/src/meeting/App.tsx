@@ -39,7 +39,7 @@ export function MeetingApp({ kiosk }: AppProps) {
   const dismissedVotes = useRef(new Set<number>());
   const [toast, setToast] = useState<ApiError | string | null>(null);
 
-  const isPresenter = !!seat && !!meeting && (meeting.presenterUserId !== null ? seat.user_id === meeting.presenterUserId : seat.role === 'chair');
+  const isPresenter = !!seat && !!meeting && seat.user_id === meeting.presenterUserId;
   const presenter = meeting?.presenter ?? null;
   const following = !!seat && !isPresenter && follow;
 
@@ -110,12 +110,13 @@ export function MeetingApp({ kiosk }: AppProps) {
         }
         break;
       case 'document.added':
+      case 'presenter':
       case 'meeting.started':
       case 'meeting.ended':
         snap.reload();
         break;
     }
-  });
+  }, snap.reload);
 
   const signIn = async (p: Participant) => {
     if (!meeting) return;
@@ -276,15 +277,15 @@ export function MeetingApp({ kiosk }: AppProps) {
 
 const timeRange = (m: Meeting) => [m.starts_at, m.ends_at].map((s) => (s ? hhmm(new Date(s)) : '')).filter(Boolean).join(' – ');
 
-function statusLabel(t: Translate, status: string): string {
-  return status === 'running' || status === 'ended' || status === 'scheduled' ? t(`status_${status}`) : status;
+function statusLabel(t: Translate, status: Meeting['status']): string {
+  return t(`status_${status}`);
 }
 
 function MeetingCard({ t, meeting }: { t: Translate; meeting: Meeting }) {
   return (
     <section class="card meeting-card">
       <div class="tags">
-        <span class={`pill ${meeting.status === 'running' ? 'pill-ok' : 'pill-accent'}`}>{statusLabel(t, meeting.status)}</span>
+        <span class={`pill ${meeting.status === 'in_progress' ? 'pill-ok' : 'pill-accent'}`}>{statusLabel(t, meeting.status)}</span>
         {meeting.confidential && <span class="pill pill-danger">{t('confidential')}</span>}
       </div>
       <h1 data-testid="meeting-title">{meeting.title}</h1>

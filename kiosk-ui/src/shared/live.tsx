@@ -25,6 +25,9 @@ export class LiveConnection {
 
   private socket: WebSocket | null = null;
   private readonly topics = new Map<string, Set<EventListener>>();
+  /** Topics the server has confirmed on this connection, and who waits for a topic's confirmation. */
+  private readonly confirmed = new Set<string>();
+  private readonly readyListeners = new Map<string, Set<() => void>>();
   private readonly openListeners = new Set<() => void>();
   private readonly changeListeners = new Set<() => void>();
   private backoff = BACKOFF_MIN_MS;
@@ -62,9 +65,22 @@ export class LiveConnection {
       set.delete(listener);
       if (set.size === 0 && this.topics.get(topic) === set) {
         this.topics.delete(topic);
+        this.confirmed.delete(topic);
         this.send({ type: 'unsubscribe', topics: [topic] });
       }
     };
+  }
+
+  /**
+   * Called each time the server confirms a subscription to `topic` (a new subscription, or again after
+   * a reconnect): from then on no event of the topic is missed, so a snapshot fetched now is complete.
+   */
+  onReady(topic: string, listener: () => void): () => void {
+    let set = this.readyListeners.get(topic);
+    if (!set) this.readyListeners.set(topic, (set = new Set()));
+    set.add(listener);
+    if (this.confirmed.has(topic)) listener();
+    return () => set.delete(listener);
   }
 
   /** Called each time the socket opens (also the first time): the caller re-fetches its snapshot. */
@@ -135,6 +151,13 @@ export class LiveConnection {
       } catch {
         return;
       }
+      if (msg.type === 'subscribed' && Array.isArray((msg as { topics?: unknown }).topics)) {
+        for (const topic of (msg as { topics: string[] }).topics) {
+          if (this.confirmed.has(topic)) continue;
+          this.confirmed.add(topic);
+          for (const l of [...(this.readyListeners.get(topic) ?? [])]) l();
+        }
+      }
       if (msg.type === 'event' && msg.topic && msg.data) {
         this.lastDataAt = this.lastHeardAt;
         for (const l of [...(this.topics.get(msg.topic) ?? [])]) {
@@ -150,6 +173,7 @@ export class LiveConnection {
     socket.onclose = (event) => {
       if (this.socket !== socket) return;
       this.socket = null;
+      this.confirmed.clear();
       if (this.pingTimer) clearInterval(this.pingTimer);
       this.pingTimer = null;
       this.state = 'down';
@@ -190,12 +214,26 @@ export function useLive(): LiveConnection {
   return live;
 }
 
-/** Calls `handler` for each event of `topic` (null: none); the latest handler is used, so it may close over state. */
-export function useTopic(topic: string | null, handler: EventListener): void {
+/**
+ * Calls `handler` for each event of `topic` (null: none); the latest handler is used, so it may close
+ * over state. `onReady` runs whenever the server confirms the subscription: a snapshot reloaded then
+ * cannot miss an event that happened between its fetch and the subscription.
+ */
+export function useTopic(topic: string | null, handler: EventListener, onReady?: () => void): void {
   const live = useLive();
   const ref = useRef(handler);
   ref.current = handler;
-  useEffect(() => (topic ? live.listen(topic, (data) => ref.current(data)) : undefined), [live, topic]);
+  const readyRef = useRef(onReady);
+  readyRef.current = onReady;
+  useEffect(() => {
+    if (!topic) return undefined;
+    const stopListening = live.listen(topic, (data) => ref.current(data));
+    const stopWaiting = live.onReady(topic, () => readyRef.current?.());
+    return () => {
+      stopWaiting();
+      stopListening();
+    };
+  }, [live, topic]);
 }
 
 /** Calls `handler` whenever the socket (re)opens. */

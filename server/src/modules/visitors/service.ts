@@ -522,7 +522,7 @@ export async function decideVisit(ctx: ServiceContext, actor: Actor, id: number,
     await announceVisit(trx, 'visit.decided', id, status);
     await announce(trx, { topic: `user:${before.host_user_id}`, data: { type: input.decision === 'admit' ? 'visitor.admitted' : 'visitor.denied', visit_id: id } });
     if (arrived && before.kiosk_id !== null) {
-      await announce(trx, { topic: `lobby:${before.kiosk_id}`, data: { type: 'visit.decided', visit_id: id, status, ...(pass ? { pass_token: pass.issued.qr_token } : {}) } });
+      await announce(trx, { topic: `lobby:${before.kiosk_id}`, data: { type: 'visit.decided', visit_id: id, status, ...(pass ? { pass_token: pass.issued.qr_token, valid_until: pass.issued.valid_until, doors: pass.issued.doors } : {}) } });
     }
     return pass?.issued ?? null;
   };
