@@ -1,16 +1,12 @@
-import { spawnSync } from 'node:child_process';
-import path from 'node:path';
 import mqtt from 'mqtt';
 import t from 'tap';
-import { loadProfiles } from '../../firmware-profiles/index.js';
-import { Agent } from '../../device-agent/src/agent.js';
 import type { IdCardTextFields, ParsedText } from '../../device-agent/src/protocols/id-card.js';
-import { IdCardReader, idCardReaderDriver } from '../../device-agent/src/drivers/serial/id-card-reader.js';
+import { IdCardReader } from '../../device-agent/src/drivers/serial/id-card-reader.js';
 import { openSerial } from '../../device-agent/src/drivers/serial/relay.js';
 import { IdCardReaderSimulator } from '../../device-agent/src/simulators/id-card-reader.js';
 import { ptyPair, startBroker, until } from '../helpers/devices.js';
+import { hasSocat, startIdCardReader } from '../helpers/id-reader.js';
 
-const hasSocat = spawnSync('socat', ['-V']).status === 0;
 if (!hasSocat) console.log('# skipping: socat is not installed (apt-get install socat); CI installs it');
 
 const WANG: IdCardTextFields = { name: '王秀英', sex: 'male', ethnicityCode: '01', birthDate: '1978-03-15', address: '北京市海淀区中关村南大街5号', idNumber: '110105197803152310', issuingAuthority: '北京市公安局海淀分局', validFrom: '2016-05-01', validTo: 'long_term' };
@@ -73,26 +69,9 @@ if (hasSocat) t.test('an ID card laid on a simulated SAM reader is read over a r
 
 if (hasSocat) t.test('read_card over MQTT while the driver polls as often as it may (every 10 ms): each command is answered with its own read, never a poll’s reply', async (t) => {
   // Replies take a few ms, as on a real SAM, so a poll's frame is nearly always in flight when a command comes.
-  const { sim, agentPath, dir } = await serialLine(t, 5);
   const broker = await startBroker(t);
   const device = 'id-lobby';
-  const agent = new Agent(
-    {
-      id: 'lobby',
-      brokerUrl: broker.url,
-      stateDir: path.join(dir, 'agent'),
-      trustedKeys: new Map(),
-      profiles: loadProfiles(),
-      drivers: { id_card_sam: idCardReaderDriver },
-      localConfig: {
-        version: 1,
-        issued_at: new Date().toISOString(),
-        devices: [{ device, profile: 'generic/sam-id-card-reader', transport: { type: 'serial', path: agentPath }, settings: { poll_interval_ms: 10, reply_timeout_ms: 500 } }],
-      },
-    },
-    { info: () => {}, warn: () => {} },
-  );
-  t.teardown(() => agent.stop());
+  const sim = await startIdCardReader(t, { brokerUrl: broker.url, agentId: 'lobby', device, settings: { poll_interval_ms: 10, reply_timeout_ms: 500 }, replyDelayMs: 5 });
 
   const server = await mqtt.connectAsync(broker.url, { protocolVersion: 4 });
   t.teardown(() => server.endAsync());
@@ -152,17 +131,18 @@ if (hasSocat) t.test('read_card over MQTT while the driver polls as often as it 
 });
 
 if (hasSocat) t.test('a timed-out or failed read fails only itself: a late reply does not answer the next frame', async (t) => {
-  const { sim, agentPath } = await serialLine(t, 150);
-  const reader = await readerOn(t, agentPath, { replyTimeoutMs: 100 });
+  // Wide margins between reply delays and the timeout: CI runs this beside other tests on two cores.
+  const { sim, agentPath } = await serialLine(t, 600);
+  const reader = await readerOn(t, agentPath, { replyTimeoutMs: 400 });
 
-  // No card yet: the SAM's "no card" comes 50 ms after the reader gave up on it, while the next cycle runs.
+  // No card yet: the SAM's "no card" comes 200 ms after the reader gave up on it, while the next cycle runs.
   await t.rejects(reader.readOnce(), { code: 'DEVICE_TIMEOUT' }, 'a reply slower than the timeout fails the read');
   sim.layCard(WANG);
-  sim.replyDelayMs = 80;
+  sim.replyDelayMs = 100;
   t.match(await reader.readOnce(), { idNumber: WANG.idNumber }, 'the next read gets the card, not the late "no card"');
 
   // A card lifted between select and read fails that read alone; the cycle queued behind it simply finds no card.
-  sim.replyDelayMs = 30;
+  sim.replyDelayMs = 200;
   const commands = sim.stats.commands;
   const lifted = reader.readOnce();
   const next = reader.readOnce();

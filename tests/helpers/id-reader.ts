@@ -34,12 +34,16 @@ export const SAMPLE_CARD: IdCardTextFields = {
  * device agent (`agentId`) on the other driving it as `device` with the id_card_sam driver over the
  * MQTT broker at `brokerUrl`. All of it stops at the test's teardown. Returns the simulator, on which
  * the test lays (or lifts) a card; the device reports online through the agent shortly after.
+ * `settings` are the device's profile settings; `replyDelayMs` slows the simulated reader's replies.
  */
-export async function startIdCardReader(t: Tap, opts: { brokerUrl: string; agentId: string; device: string }): Promise<IdCardReaderSimulator> {
+export async function startIdCardReader(
+  t: Tap,
+  opts: { brokerUrl: string; agentId: string; device: string; settings?: Record<string, unknown>; replyDelayMs?: number },
+): Promise<IdCardReaderSimulator> {
   const dir = t.testdir();
   const line = await ptyPair(t, dir, 'idcard');
   const simPort = await openSerial(line.b, 115200);
-  const sim = new IdCardReaderSimulator(simPort);
+  const sim = new IdCardReaderSimulator(simPort, { replyDelayMs: opts.replyDelayMs ?? 0 });
   t.teardown(() => {
     sim.close();
     return new Promise((r) => simPort.close(() => r(undefined)));
@@ -55,7 +59,7 @@ export async function startIdCardReader(t: Tap, opts: { brokerUrl: string; agent
       localConfig: {
         version: 1,
         issued_at: new Date().toISOString(),
-        devices: [{ device: opts.device, profile: 'generic/sam-id-card-reader', transport: { type: 'serial', path: line.a } }],
+        devices: [{ device: opts.device, profile: 'generic/sam-id-card-reader', transport: { type: 'serial', path: line.a }, ...(opts.settings ? { settings: opts.settings } : {}) }],
       },
     },
     { info: () => {}, warn: () => {} },

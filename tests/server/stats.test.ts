@@ -5,6 +5,7 @@ import { createKiosk, enrolKiosk } from '../../server/src/modules/kiosks/service
 import { createMeeting, createRoom, endMeeting, startMeeting } from '../../server/src/modules/meetings/service.js';
 import { computeStats } from '../../server/src/modules/stats/service.js';
 import { createInvitation, lookupInvitation } from '../../server/src/modules/visitors/service.js';
+import { startBroker } from '../helpers/devices.js';
 import { connectWs } from '../helpers/ws.js';
 import { createTestInstance, signedIn } from '../helpers/instance.js';
 
@@ -12,7 +13,9 @@ import { createTestInstance, signedIn } from '../helpers/instance.js';
  * The firm's statistics as walls show them: counts from the real tables, revenue only when the
  * director allows it, no identity of anyone, and every wall updated when something changes.
  */
-const inst = await createTestInstance(t);
+// A broker of its own: on a shared Mosquitto, other test files' retained devices would be counted too.
+const { url: brokerUrl } = await startBroker(t);
+const inst = await createTestInstance(t, { env: { MQTT_URL: brokerUrl } });
 await inst.app.listen({ host: '127.0.0.1', port: 0 });
 const wsUrl = `ws://127.0.0.1:${(inst.app.server.address() as AddressInfo).port}/api/ws`;
 const { app, ctx } = inst;

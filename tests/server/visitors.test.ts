@@ -243,7 +243,7 @@ t.test('an opposing party is flagged at invitation and at the kiosk: no pass unt
   t.equal(admit.statusCode, 200, 'a partner admits the visitor');
   t.match(admit.json(), { visit: { status: 'checked_in', pass: { kind: 'qr', doors: ['lobby-door'] } }, pass: { qr_token: /^[A-Z2-7]{26}$/ } }, 'the pass is issued now');
   t.ok(await until(() => kioskEvents.events(`lobby:${lobby.id}`).some((e) => e.type === 'visit.decided')), 'the kiosk hears the decision');
-  t.same(kioskEvents.events(`lobby:${lobby.id}`).find((e) => e.type === 'visit.decided'), { type: 'visit.decided', visit_id: visit.id, status: 'checked_in', pass_token: admit.json().pass.qr_token }, 'with the pass token to show');
+  t.same(kioskEvents.events(`lobby:${lobby.id}`).find((e) => e.type === 'visit.decided'), { type: 'visit.decided', visit_id: visit.id, status: 'checked_in', pass_token: admit.json().pass.qr_token, valid_until: admit.json().pass.valid_until, doors: admit.json().pass.doors }, 'with the pass to show: token, validity and door names');
   t.equal(foreign.events(`lobby:${lobby.id}`).length, 0, 'the other kiosk heard nothing');
   const list = await storedAccessList(db, 'lobby-agent');
   t.equal(new AccessIndex(list!.list).decide(admit.json().pass.qr_token, 'reader-lobby', new Date(inst.clock.now().getTime() + 60_000)).granted, true, 'the admitted visitor’s pass opens the lobby door');

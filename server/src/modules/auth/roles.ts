@@ -1,3 +1,5 @@
+import { forbidden } from '../../errors.js';
+
 /**
  * Roles and what each may do. System administration (it_admin), security administration
  * (security_admin) and audit (auditor) are separate powers, as GB/T 22239 level 2 requires:
@@ -94,4 +96,12 @@ const KIOSK_GRANTS: Record<`kiosk_${KioskKind}`, Permission[]> = {
 export function can(role: string, permission: Permission): boolean {
   if (isRole(role)) return GRANTS[role].includes(permission);
   return Object.hasOwn(KIOSK_GRANTS, role) && KIOSK_GRANTS[role as keyof typeof KIOSK_GRANTS].includes(permission);
+}
+
+/**
+ * Refuses an actor whose role lacks `permission`. Services check again what their route checked:
+ * they are also called by jobs, the CLI, the demo and other modules.
+ */
+export function requirePermission(actor: { role: string | null }, permission: Permission): void {
+  if (!actor.role || !can(actor.role, permission)) throw forbidden('FORBIDDEN', 'Your role may not do this. / 您的角色无权执行此操作。');
 }

@@ -3,9 +3,9 @@ import type { Transaction } from 'kysely';
 import { canonicalCard, credentialDigest } from '../../../../firmware-profiles/access.js';
 import { SYSTEM_ACTOR, type Actor, type ServiceContext } from '../../context.js';
 import type { AccessCredentialRow, AccessWindow, Database, DoorRow, FailMode } from '../../db/schema.js';
-import { badRequest, conflict, forbidden, notFound } from '../../errors.js';
+import { badRequest, conflict, notFound } from '../../errors.js';
 import { appendAudit } from '../audit/service.js';
-import { can, type Permission } from '../auth/roles.js';
+import { requirePermission, type Permission } from '../auth/roles.js';
 import { credentialSalt, lockAccess, refreshAccessList, type TxContext } from './access-list.js';
 
 /**
@@ -75,9 +75,6 @@ export interface CredentialView {
   status: CredentialStatus;
 }
 
-function requirePermission(actor: Actor, permission: Permission): void {
-  if (!actor.role || !can(actor.role, permission)) throw forbidden('FORBIDDEN', 'Your role may not do this. / 您的角色无权执行此操作。');
-}
 
 /**
  * One access change: permission, then the work in a transaction under the access lock, then the lists

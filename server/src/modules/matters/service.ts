@@ -2,9 +2,9 @@ import type { Transaction, Updateable } from 'kysely';
 import type { Actor, ServiceContext } from '../../context.js';
 import type { Database, Matter, MatterStatus, MattersTable, Party, PartyRole } from '../../db/schema.js';
 import { parseCalendarDate, shanghaiDate } from '../../calendar.js';
-import { badRequest, conflict, forbidden } from '../../errors.js';
+import { badRequest, conflict } from '../../errors.js';
 import { appendAudit } from '../audit/service.js';
-import { can, type Permission } from '../auth/roles.js';
+import { can, requirePermission } from '../auth/roles.js';
 import { maskIdNumber } from '../clients/identifiers.js';
 import { clientForParty, findVisibleClient, validatePersonId, validateUscc, type PartyKind } from '../clients/service.js';
 import { findConflicts, indexParty, lockIntake, normalizeIdNumber, normalizeUscc, type SearchedParty } from '../conflicts/engine.js';
@@ -101,9 +101,6 @@ async function assertActiveUser(trx: Transaction<Database>, id: number, what: st
   return user;
 }
 
-function requirePermission(actor: Actor, permission: Permission): void {
-  if (!actor.role || !can(actor.role, permission)) throw forbidden('FORBIDDEN', 'Your role may not do this. / 您的角色无权执行此操作。');
-}
 
 /**
  * Opens a matter (收案). It always stands on a recorded conflict check: the one referenced, which must

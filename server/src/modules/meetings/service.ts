@@ -6,7 +6,7 @@ import type { Db } from '../../db/index.js';
 import type { Availability, Database } from '../../db/schema.js';
 import { AppError, badRequest, conflict, forbidden, notFound } from '../../errors.js';
 import { appendAudit, recordAudit } from '../audit/service.js';
-import { can, type Permission } from '../auth/roles.js';
+import { can, requirePermission } from '../auth/roles.js';
 import type { Kiosk } from '../kiosks/service.js';
 import { announce } from '../realtime/hub.js';
 import { inspectPdf, MAX_PDF_BYTES } from './pdf.js';
@@ -285,9 +285,6 @@ async function presentMeeting(db: Db, s: MeetingSessionRow, viewer: Viewer): Pro
 // ---------------------------------------------------------------------------------------------
 // Access
 
-function requirePermission(actor: Actor, permission: Permission): void {
-  if (!actor.role || !can(actor.role, permission)) throw forbidden('FORBIDDEN', 'Your role may not do this. / 您的角色无权执行此操作。');
-}
 
 const meetingNotFound = (id: number) => notFound('MEETING_NOT_FOUND', `No meeting ${id}. / 会议不存在。`);
 

@@ -9,7 +9,7 @@ import { AppError, badRequest, conflict, forbidden, notFound } from '../../error
 import type { Job } from '../../scheduler.js';
 import { appendAudit } from '../audit/service.js';
 import { hashToken } from '../auth/service.js';
-import { can, ROLE_NAMES, type Permission } from '../auth/roles.js';
+import { can, requirePermission, ROLE_NAMES, type Permission } from '../auth/roles.js';
 import { checkResidentId, maskIdNumber, maskName, maskPhone } from '../clients/identifiers.js';
 import { findConflicts } from '../conflicts/engine.js';
 import type { DeviceBridge } from '../devices/bridge.js';
@@ -232,9 +232,6 @@ function hasPermission(actor: Actor, permission: Permission): boolean {
   return !!actor.role && can(actor.role, permission);
 }
 
-function requirePermission(actor: Actor, permission: Permission): void {
-  if (!hasPermission(actor, permission)) throw forbidden('FORBIDDEN', 'Your role may not do this. / 您的角色无权执行此操作。');
-}
 
 function requireLobbyKiosk(actor: Actor): void {
   if (!hasPermission(actor, 'kiosk.lobby')) throw forbidden('FORBIDDEN', 'Only an enrolled lobby kiosk may do this. / 仅前台自助终端可执行此操作。');
