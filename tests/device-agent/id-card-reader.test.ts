@@ -71,7 +71,7 @@ if (hasSocat) t.test('read_card over MQTT while the driver polls as often as it 
   // Replies take a few ms, as on a real SAM, so a poll's frame is nearly always in flight when a command comes.
   const broker = await startBroker(t);
   const device = 'id-lobby';
-  const sim = await startIdCardReader(t, { brokerUrl: broker.url, agentId: 'lobby', device, settings: { poll_interval_ms: 10, reply_timeout_ms: 500 }, replyDelayMs: 5 });
+  const sim = await startIdCardReader(t, { brokerUrl: broker.url, agentId: 'lobby', device, settings: { poll_interval_ms: 10 }, replyDelayMs: 5 });
 
   const server = await mqtt.connectAsync(broker.url, { protocolVersion: 4 });
   t.teardown(() => server.endAsync());
