@@ -6,6 +6,7 @@ import { AppError } from './errors.js';
 import { verifyAuditChain } from './modules/audit/service.js';
 import { ROLE_NAMES } from './modules/auth/roles.js';
 import { DEMO_FIRM, loadDemoFirm, type DemoAccount } from './modules/demo/service.js';
+import { DEMO_INVITE_CODE } from './modules/visitors/service.js';
 import { createUser, unlockUser } from './modules/users/service.js';
 import type { ServiceContext, Actor } from './context.js';
 import { startServer } from './server.js';
@@ -53,7 +54,11 @@ function buildProgram(out: (line: string) => void): Command {
     .action(async (opts: { demo?: boolean }) => {
       const config = loadConfig();
       const server = await startServer(config, { demo: opts.demo });
-      if (server.firstRun.demoAccounts) printDemoAccounts(server.firstRun.demoAccounts, out);
+      if (server.firstRun.demoAccounts) {
+        printDemoAccounts(server.firstRun.demoAccounts, out);
+        out(`At the lobby kiosk, try today's invitation code ${DEMO_INVITE_CODE} (王秀英) / 今日可在前台终端试用预约码 ${DEMO_INVITE_CODE}`);
+        out('');
+      }
       if (server.firstRun.setupToken) {
         out('');
         out('没有任何账号。首次设置令牌（仅显示一次，24 小时内有效）/ No accounts yet. One-time setup token (valid 24 h):');

@@ -523,8 +523,16 @@ function useAnnotations(documentId: number, onError: (e: ApiError | string) => v
   const timers = useRef(new Map<number, ReturnType<typeof setTimeout>>());
   useEffect(() => {
     setPages({});
+    // The seat's earlier strokes on this document (a reopened document, a reloaded terminal).
+    const abort = new AbortController();
+    api<{ page: number; strokes: Stroke[] }[]>('GET', `/api/kiosk/meeting/annotations?document_id=${documentId}`, undefined, abort.signal).then(
+      (saved) => setPages((current) => ({ ...Object.fromEntries(saved.map((a) => [a.page, a.strokes])), ...current })),
+      // Not loaded (offline, aborted): the seat draws on a clean page, and what it draws is still saved.
+      () => undefined,
+    );
     const pending = timers.current;
     return () => {
+      abort.abort();
       for (const timer of pending.values()) clearTimeout(timer);
       pending.clear();
     };
