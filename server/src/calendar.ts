@@ -13,6 +13,17 @@ export function shanghaiDayNumber(at: Date): number {
   return Math.floor((at.getTime() + SHANGHAI_OFFSET_MS) / DAY_MS);
 }
 
+/** The instant the Beijing-time calendar day of `at` begins (00:00 UTC+8). */
+export function shanghaiDayStart(at: Date): Date {
+  return new Date(shanghaiDayNumber(at) * DAY_MS - SHANGHAI_OFFSET_MS);
+}
+
+/** The instant a Beijing-time calendar month begins; `monthsBack` 0 is the month of `at`. */
+export function shanghaiMonthStart(at: Date, monthsBack = 0): Date {
+  const d = new Date(at.getTime() + SHANGHAI_OFFSET_MS);
+  return new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth() - monthsBack, 1) - SHANGHAI_OFFSET_MS);
+}
+
 /** The calendar day in Beijing time of an instant, `YYYY-MM-DD`. */
 export function shanghaiDate(at: Date): string {
   return new Date(shanghaiDayNumber(at) * DAY_MS).toISOString().slice(0, 10);

@@ -91,11 +91,13 @@ t.test('an expired code, a revoked kiosk and a renewed enrolment', async (t) => 
 });
 
 t.test('bad registrations are refused with a clear error and nothing is stored', async (t) => {
+  await inst.ctx.db.insertInto('devices').values({ id: 'wall-display', profile: 'samsung/qm55r', updated_at: inst.clock.now() }).execute();
   const before = await inst.ctx.db.selectFrom('kiosks').select('id').execute();
   const cases: [Record<string, unknown>, string][] = [
     [{ name: '大屏', kind: 'wall', room_id: 'room-1' }, 'ROOM_FOR_MEETING_KIOSKS'],
     [{ name: '会议终端', kind: 'meeting', room_id: 'no-such-room' }, 'UNKNOWN_ROOM'],
     [{ name: '前台', kind: 'lobby', id_reader_device: 'no-such-reader' }, 'UNKNOWN_DEVICE'],
+    [{ name: '前台', kind: 'lobby', id_reader_device: 'wall-display' }, 'NOT_AN_ID_READER'],
     [{ name: '会议终端', kind: 'meeting', id_reader_device: 'reader-1' }, 'READER_FOR_LOBBY_KIOSKS'],
     [{ name: '终端', kind: 'printer' }, 'VALIDATION_FAILED'],
     [{ name: '', kind: 'wall' }, 'VALIDATION_FAILED'],

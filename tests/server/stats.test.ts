@@ -84,10 +84,10 @@ t.test('visitors on site, rooms in use (a confidential meeting shows no title) a
   t.same(
     s.rooms.list.map((r: { id: string; in_use: boolean; meeting_title: string | null }) => [r.id, r.in_use, r.meeting_title]),
     [
-      ['room-a', true, '会议中'],
+      ['room-a', true, '案件讨论会'],
       ['room-b', false, null],
     ],
-    'the confidential meeting’s title stays off the wall',
+    'a running meeting shows as its kind: its title (which names parties) stays off the wall',
   );
   t.match(s.devices, { online: 1, offline: 1, total: 2 }, 'devices online and offline');
   t.notMatch(JSON.stringify(s), /钱多多|并购/, 'no visitor name or confidential title');

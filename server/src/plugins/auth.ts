@@ -10,7 +10,10 @@ import { resolveSession, type Session } from '../modules/auth/service.js';
 import { can, MANAGEMENT_PERMISSIONS, type KioskKind, type Permission } from '../modules/auth/roles.js';
 
 export const SESSION_COOKIE = 'lawbox_session';
-/** The enrolled kiosk's token, set at enrolment: httpOnly, so the screen's scripts never hold it. */
+/**
+ * The enrolled kiosk's token, set at enrolment: httpOnly, so the page's scripts cannot read it back.
+ * (The enrolment answer also carries it once, for kiosks that are not browsers; the kiosk apps ignore it.)
+ */
 export const KIOSK_COOKIE = 'lawbox_kiosk';
 
 declare module 'fastify' {

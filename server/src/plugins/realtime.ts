@@ -22,8 +22,8 @@ declare module 'fastify' {
       onEvent(listener: (event: RealtimeEvent) => void): void;
       /** Sends an event to this process's sockets subscribed to `topic`; returns how many got it. */
       deliver(topic: string, data: Record<string, unknown>): number;
-      /** Whether any socket of this process listens to `topic`. */
-      hasSubscribers(topic: string): boolean;
+      /** Whether any socket of this process listens to `topic`, or with `prefix`, to any topic starting so. */
+      hasSubscribers(topic: string, opts?: { prefix: boolean }): boolean;
     };
   }
 }
@@ -63,6 +63,19 @@ export default fp(async (app) => {
   });
   const subscribers = new Set<Connection>();
   const listeners: ((event: RealtimeEvent) => void)[] = [];
+  /** How many sockets of this process hold each topic: asked on hot paths (every device event). */
+  const topicCounts = new Map<string, number>();
+  const addTopic = (c: Connection, topic: string) => {
+    if (c.topics.has(topic)) return;
+    c.topics.add(topic);
+    topicCounts.set(topic, (topicCounts.get(topic) ?? 0) + 1);
+  };
+  const dropTopic = (c: Connection, topic: string) => {
+    if (!c.topics.delete(topic)) return;
+    const n = (topicCounts.get(topic) ?? 1) - 1;
+    if (n > 0) topicCounts.set(topic, n);
+    else topicCounts.delete(topic);
+  };
 
   const deliver = (topic: string, data: Record<string, unknown>): number => {
     const message = JSON.stringify({ type: 'event', topic, data });
@@ -77,7 +90,7 @@ export default fp(async (app) => {
   app.decorate('realtime', {
     onEvent: (listener: (event: RealtimeEvent) => void) => void listeners.push(listener),
     deliver,
-    hasSubscribers: (topic: string) => [...subscribers].some((s) => s.topics.has(topic)),
+    hasSubscribers: (topic: string, opts?: { prefix: boolean }) => (opts?.prefix ? [...topicCounts.keys()].some((t) => t.startsWith(topic)) : topicCounts.has(topic)),
   });
 
   const unlisten = await app.database.listen(REALTIME_CHANNEL, (payload) => {
@@ -109,7 +122,7 @@ export default fp(async (app) => {
       }
       c.who = who;
       // A role may have changed since the subscription: drop topics the subscriber may no longer see.
-      for (const topic of c.topics) if (!maySubscribe(who, topic)) c.topics.delete(topic);
+      for (const topic of [...c.topics]) if (!maySubscribe(who, topic)) dropTopic(c, topic);
     }
   }, SESSION_RECHECK_MS);
   recheck.unref();
@@ -132,7 +145,10 @@ export default fp(async (app) => {
       const token = (request.kiosk ? kioskToken(request) : bearerToken(request))!;
       const sub: Connection = { socket, token, who, topics: new Set() };
       subscribers.add(sub);
-      socket.on('close', () => subscribers.delete(sub));
+      socket.on('close', () => {
+        subscribers.delete(sub);
+        for (const topic of [...sub.topics]) dropTopic(sub, topic);
+      });
       socket.on('message', (raw) => {
         let msg: unknown;
         try {
@@ -146,14 +162,14 @@ export default fp(async (app) => {
         const m = msg as { type: 'subscribe' | 'unsubscribe' | 'ping'; topics?: string[] };
         if (m.type === 'ping') return socket.send(JSON.stringify({ type: 'pong' }));
         if (m.type === 'unsubscribe') {
-          for (const t of m.topics!) sub.topics.delete(t);
+          for (const t of m.topics!) dropTopic(sub, t);
           return socket.send(JSON.stringify({ type: 'unsubscribed', topics: m.topics }));
         }
         const denied = m.topics!.filter((t) => !maySubscribe(sub.who, t));
         if (denied.length > 0) {
           return socket.send(JSON.stringify({ type: 'error', code: 'FORBIDDEN', message: `Not allowed to subscribe to: ${denied.join(', ')}` }));
         }
-        for (const t of m.topics!) sub.topics.add(t);
+        for (const t of m.topics!) addTopic(sub, t);
         socket.send(JSON.stringify({ type: 'subscribed', topics: [...sub.topics] }));
       });
     },

@@ -125,6 +125,7 @@ export async function trackState(ctx: ServiceContext, topic: string, payload: Bu
         .execute();
       // A dead agent cannot withdraw its devices' retained "online": its devices are offline with it.
       if (state !== 'online') await trx.updateTable('devices').set({ availability: 'offline', updated_at: now }).where('agent_id', '=', id).where('availability', '=', 'online').execute();
+      await announce(trx, { topic: 'devices', data: { type: 'agent.state', agent: id, state } });
     });
     return { result: 'stored' };
   }

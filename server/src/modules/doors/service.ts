@@ -3,6 +3,7 @@ import type { Transaction } from 'kysely';
 import { canonicalCard, credentialDigest } from '../../../../firmware-profiles/access.js';
 import { SYSTEM_ACTOR, type Actor, type ServiceContext } from '../../context.js';
 import type { AccessCredentialRow, AccessWindow, Database, DoorRow, FailMode } from '../../db/schema.js';
+import type { Db } from '../../db/index.js';
 import { badRequest, conflict, notFound } from '../../errors.js';
 import { appendAudit } from '../audit/service.js';
 import { requirePermission, type Permission } from '../auth/roles.js';
@@ -415,6 +416,13 @@ async function revokeWork(tx: TxContext, actor: Actor, id: number, visitorPassOn
   });
   const agents = doors.length ? (await tx.db.selectFrom('doors').select('agent_id').where('id', 'in', doors).execute()).map((d) => d.agent_id) : [];
   return { result: present(revoked, doors, now), agents };
+}
+
+/** The visitor pass a QR token (as scanned at a kiosk) belongs to, if any: found by its salted digest, as the agents find it. */
+export async function findVisitorPassByToken(db: Db, token: string): Promise<number | null> {
+  const digest = credentialDigest('sha256', await credentialSalt(db), token.trim().toUpperCase());
+  const pass = await db.selectFrom('access_credentials').select('id').where('digest', '=', digest).where('kind', '=', 'visitor_pass').executeTakeFirst();
+  return pass?.id ?? null;
 }
 
 /** Revokes any credential: the next list of each agent concerned leaves it out. */

@@ -4,6 +4,7 @@ import type { KioskRow } from '../../db/schema.js';
 import { badRequest, conflict, notFound, unauthorized } from '../../errors.js';
 import { appendAudit, recordAudit } from '../audit/service.js';
 import { hashToken } from '../auth/service.js';
+import { deviceProfiles } from '../devices/contract.js';
 import { kioskRole, type KioskKind } from '../auth/roles.js';
 
 /** An enrolled kiosk, as the auth plugin hands it to kiosk routes. */
@@ -43,12 +44,13 @@ export const ENROLMENT_CODE_HOURS = 24;
 const CODE_ALPHABET = 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789';
 const CODE_LENGTH = 8;
 
-/** An enrolment code as typed: case, spaces and dashes do not matter. */
-export const normalizeEnrolmentCode = (code: string) => code.toUpperCase().replace(/[\s-]/g, '');
-
-function newEnrolmentCode(): string {
+/** An 8-character code a person types or reads out (enrolment codes, visitor invitation codes): ~40 bits. */
+export function newShortCode(): string {
   return Array.from({ length: CODE_LENGTH }, () => CODE_ALPHABET[randomInt(CODE_ALPHABET.length)]).join('');
 }
+
+/** An enrolment code as typed: case, spaces and dashes do not matter. */
+export const normalizeEnrolmentCode = (code: string) => code.toUpperCase().replace(/[\s-]/g, '');
 
 export function presentKiosk(row: KioskRow): KioskView {
   return {
@@ -80,6 +82,8 @@ async function checkInput(ctx: ServiceContext, input: KioskInput): Promise<void>
   if (input.id_reader_device) {
     const device = await ctx.db.selectFrom('devices').select('profile').where('id', '=', input.id_reader_device).executeTakeFirst();
     if (!device) throw badRequest('UNKNOWN_DEVICE', `No device "${input.id_reader_device}". / 设备不存在。`);
+    // A device not configured yet (known only from the broker) may be named; a configured one must be a reader.
+    if (device.profile && (await deviceProfiles()).get(device.profile)?.protocol !== 'id_card_sam') throw badRequest('NOT_AN_ID_READER', `Device "${input.id_reader_device}" is not a resident ID card reader. / 该设备不是身份证阅读器。`);
   }
 }
 
@@ -89,7 +93,7 @@ async function checkInput(ctx: ServiceContext, input: KioskInput): Promise<void>
  */
 export async function createKiosk(ctx: ServiceContext, actor: Actor, input: KioskInput): Promise<{ kiosk: KioskView; enrolment_code: string }> {
   await checkInput(ctx, input);
-  const code = newEnrolmentCode();
+  const code = newShortCode();
   const now = ctx.clock.now();
   const row = await ctx.db.transaction().execute(async (trx) => {
     const row = await trx
@@ -114,7 +118,7 @@ export async function createKiosk(ctx: ServiceContext, actor: Actor, input: Kios
 
 /** A new enrolment code for a kiosk (a replaced screen, a lost code): the old token stops working at once. */
 export async function renewEnrolment(ctx: ServiceContext, actor: Actor, id: number): Promise<{ kiosk: KioskView; enrolment_code: string }> {
-  const code = newEnrolmentCode();
+  const code = newShortCode();
   const now = ctx.clock.now();
   const row = await ctx.db.transaction().execute(async (trx) => {
     const row = await trx

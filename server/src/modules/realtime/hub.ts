@@ -23,7 +23,7 @@ export const usersWith =
 
 const rules = new Map<string, TopicRule>([
   // Each user's own notices, e.g. `user:42`.
-  ['user', (who, q) => q === String(who.user?.id)],
+  ['user', (who, q) => !!who.user && q === String(who.user.id)],
   ['audit', usersWith('audit.read')],
 ]);
 

@@ -4,10 +4,17 @@ import { computeStats } from './service.js';
 
 /** The topic wall screens (and users with stats.read) subscribe to. */
 export const WALL_TOPIC = 'stats:wall';
-/** Events on these topics change what walls show; of a meeting's events, only its start and end do. */
-const SOURCES = new Set(['matters', 'devices', 'visitors', 'stats']);
+/**
+ * Events that change what walls show. Of the devices' events only availability counts (a device's,
+ * or an agent's taking its devices with it); a card read or a state report changes no figure, and
+ * they come often. Of a meeting's events, only its start and end.
+ */
+const SOURCES = new Set(['matters', 'visitors', 'stats']);
 const MEETING_CHANGES = new Set(['meeting.created', 'meeting.started', 'meeting.ended']);
-const isSource = (event: RealtimeEvent) => SOURCES.has(event.topic) || (event.topic.startsWith('meeting:') && MEETING_CHANGES.has(String(event.data.type)));
+const isSource = (event: RealtimeEvent) =>
+  SOURCES.has(event.topic) ||
+  (event.topic === 'devices' && (event.data.type === 'device.availability' || event.data.type === 'agent.state')) ||
+  (event.topic.startsWith('meeting:') && MEETING_CHANGES.has(String(event.data.type)));
 /** Walls are sent at most one update per this window: a burst of changes costs one computation each window. */
 export const MIN_INTERVAL_MS = 50;
 /** Walls hear from the server at least this often, so a silent wall is a stale wall (the apps show it). */

@@ -1,11 +1,13 @@
 import { sql } from 'kysely';
 import type { Actor, ServiceContext } from '../../context.js';
 import type { Db } from '../../db/index.js';
-import { shanghaiDate, shanghaiDayNumber } from '../../calendar.js';
+import { shanghaiDate, shanghaiDayStart, shanghaiMonthStart } from '../../calendar.js';
 import { badRequest } from '../../errors.js';
 import { appendAudit } from '../audit/service.js';
 import { announce } from '../realtime/hub.js';
+import { requirePermission } from '../auth/roles.js';
 import { MATTER_TYPES, type MatterType } from '../matters/numbering.js';
+import { RECORD_TYPES } from '../meetings/service.js';
 
 /**
  * Firm statistics for wall screens and management (Z6.4.3). Counts only: no client, party or visitor
@@ -24,6 +26,7 @@ export interface Stats {
   hearings: { today: number; this_week: number } | null;
   deadlines: { due_7_days: number; overdue: number } | null;
   visitors: { on_site: number; today: number };
+  /** meeting_title: the kind of meeting running (案件讨论会…), never its title */
   rooms: { in_use: number; total: number; list: { id: string; name: string; in_use: boolean; meeting_title: string | null }[] };
   devices: { online: number; offline: number; total: number };
   /** only when the director has enabled revenue on walls; amounts in yuan as exact decimal strings */
@@ -42,6 +45,7 @@ export async function statsSettings(db: Db): Promise<StatsSettings> {
 }
 
 export async function updateStatsSettings(ctx: ServiceContext, actor: Actor, next: StatsSettings): Promise<StatsSettings> {
+  requirePermission(actor, 'practice.configure');
   if (typeof next.show_revenue !== 'boolean') throw badRequest('INVALID_SETTING', 'show_revenue must be true or false. / 设置值不正确。');
   const now = ctx.clock.now();
   await ctx.db.transaction().execute(async (trx) => {
@@ -55,25 +59,16 @@ export async function updateStatsSettings(ctx: ServiceContext, actor: Actor, nex
   return next;
 }
 
-const DAY_MS = 86_400_000;
-const SHANGHAI_OFFSET_MS = 8 * 3_600_000;
-
-/** The instant a Beijing-time calendar month starts; `monthsBack` 0 is the month of `at`. */
-function monthStart(at: Date, monthsBack = 0): Date {
-  const [y, m] = shanghaiDate(at).split('-').map(Number) as [number, number];
-  return new Date(Date.UTC(y, m - 1 - monthsBack, 1) - SHANGHAI_OFFSET_MS);
-}
-
 const shanghaiMonth = (at: Date) => shanghaiDate(at).slice(0, 7);
 const count = (v: unknown) => Number(v ?? 0);
 
 export async function computeStats(ctx: ServiceContext): Promise<Stats> {
   const db = ctx.db;
   const now = ctx.clock.now();
-  const thisMonth = monthStart(now);
-  const dayStart = new Date(shanghaiDayNumber(now) * DAY_MS - SHANGHAI_OFFSET_MS);
+  const thisMonth = shanghaiMonthStart(now);
+  const dayStart = shanghaiDayStart(now);
   // Twelve month boundaries, oldest first, and the end of the current month.
-  const bounds = Array.from({ length: 13 }, (_, i) => monthStart(now, 11 - i));
+  const bounds = Array.from({ length: 13 }, (_, i) => shanghaiMonthStart(now, 11 - i));
 
   const [matters, byType, byMonth, devices, settings] = await Promise.all([
     db
@@ -146,19 +141,21 @@ export async function computeStats(ctx: ServiceContext): Promise<Stats> {
   };
 }
 
-/** Rooms and whether a meeting is running in each now; a confidential meeting shows no title. */
+/** Rooms and whether a meeting is running in each now, shown by its kind (案件讨论会, 支部党员大会…). */
 async function roomsInUse(ctx: ServiceContext): Promise<Stats['rooms']> {
   const rooms = await ctx.db.selectFrom('meeting_rooms').select(['id', 'name']).orderBy('id').execute();
   const running = await ctx.db
     .selectFrom('meeting_sessions')
-    .select(['room_id', 'title', 'confidential'])
+    .select(['room_id', 'kind', 'record_type'])
     .where('started_at', 'is not', null)
     .where('ended_at', 'is', null)
     .execute();
   const byRoom = new Map(running.map((m) => [m.room_id, m]));
   const list = rooms.map((r) => {
     const m = byRoom.get(r.id);
-    return { id: r.id, name: r.name, in_use: !!m, meeting_title: m ? (m.confidential ? '会议中' : m.title) : null };
+    // The kind of meeting, never its title: titles name clients and opposing parties (华信诉瑞丰…).
+    const label = m ? (RECORD_TYPES.find((t) => t.kind === m.kind && t.record_type === m.record_type)?.label ?? '会议中') : null;
+    return { id: r.id, name: r.name, in_use: !!m, meeting_title: label };
   });
   return { in_use: list.filter((r) => r.in_use).length, total: list.length, list };
 }

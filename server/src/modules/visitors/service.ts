@@ -1,7 +1,6 @@
-import { randomBytes, randomInt } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { sql, type ExpressionBuilder, type Transaction } from 'kysely';
-import { credentialDigest } from '../../../../firmware-profiles/access.js';
-import { shanghaiDayNumber } from '../../calendar.js';
+import { shanghaiDate, shanghaiDayStart } from '../../calendar.js';
 import { SYSTEM_ACTOR, type Actor, type ServiceContext } from '../../context.js';
 import type { Db } from '../../db/index.js';
 import type { Database } from '../../db/schema.js';
@@ -13,10 +12,9 @@ import { can, requirePermission, ROLE_NAMES, type Permission } from '../auth/rol
 import { checkResidentId, maskIdNumber, maskName, maskPhone } from '../clients/identifiers.js';
 import { findConflicts } from '../conflicts/engine.js';
 import type { DeviceBridge } from '../devices/bridge.js';
-import { credentialSalt } from '../doors/access-list.js';
-import { issueVisitorPassIn, revokeVisitorPassIn } from '../doors/service.js';
+import { findVisitorPassByToken, issueVisitorPassIn, revokeVisitorPassIn } from '../doors/service.js';
 import type { TxContext } from '../doors/access-list.js';
-import { normalizeEnrolmentCode, type Kiosk } from '../kiosks/service.js';
+import { newShortCode, normalizeEnrolmentCode, type Kiosk } from '../kiosks/service.js';
 import { assertMatterVisible } from '../matters/access.js';
 import { announce } from '../realtime/hub.js';
 import type { Screening, ScreeningMatch, VisitRow, VisitStatus } from './tables.js';
@@ -31,8 +29,6 @@ import type { Screening, ScreeningMatch, VisitRow, VisitStatus } from './tables.
 
 const HOUR_MS = 3_600_000;
 const DAY_MS = 24 * HOUR_MS;
-/** Beijing time is UTC+8 all year. */
-const SHANGHAI_OFFSET_MS = 8 * HOUR_MS;
 /** An ID card read waits this long for the check-in that uses it, then it is gone. */
 const ID_READ_TTL_MS = 10 * 60_000;
 /** A SAM reader needs three exchanges of up to 2 s each for one read. */
@@ -44,8 +40,6 @@ const MAX_INVITE_AHEAD_MS = 365 * DAY_MS;
 const PURGED_NAME = '（已清除）';
 const QR_PREFIX = 'LBV1:';
 /** Letters and digits that cannot be mistaken for each other on a screen or over the phone. */
-const CODE_ALPHABET = 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789';
-const CODE_LENGTH = 8;
 const MAX_LISTED = 500;
 
 // ---------------------------------------------------------------------------------------------
@@ -297,9 +291,12 @@ function holdsBack(screening: Screening, visit: Pick<VisitRow, 'review_decision'
 }
 
 /** The host and every active director hear of a flagged visitor, in the transaction that flags it. */
+const REVIEWER_ROLES = ROLE_NAMES.filter((r) => can(r, 'conflicts.review'));
+
 async function alertFlagged(trx: Transaction<Database>, visitId: number, hostId: number): Promise<number[]> {
-  const directors = await trx.selectFrom('users').select('id').where('role', '=', 'director').where('disabled', '=', false).execute();
-  const recipients = [...new Set([hostId, ...directors.map((d) => d.id)])];
+  // Whoever may decide on the visit hears of it (directors and partners), and the host.
+  const reviewers = await trx.selectFrom('users').select('id').where('role', 'in', REVIEWER_ROLES).where('disabled', '=', false).execute();
+  const recipients = [...new Set([hostId, ...reviewers.map((d) => d.id)])];
   for (const id of recipients) await announce(trx, { topic: `user:${id}`, data: { type: 'visitor.flagged', visit_id: visitId } });
   return recipients;
 }
@@ -350,9 +347,7 @@ export interface InvitationInput {
   valid_hours?: number;
 }
 
-function newInviteCode(): string {
-  return Array.from({ length: CODE_LENGTH }, () => CODE_ALPHABET[randomInt(CODE_ALPHABET.length)]).join('');
-}
+const newInviteCode = newShortCode;
 
 /** A code as typed or scanned: with or without the QR prefix; case, spaces and dashes do not matter. */
 const normalizeInviteCode = (code: string) => normalizeEnrolmentCode(code.trim().replace(/^LBV1:/i, ''));
@@ -746,7 +741,6 @@ export interface CheckInResult {
   message_en: string;
 }
 
-const startOfShanghaiDay = (at: Date) => new Date(shanghaiDayNumber(at) * DAY_MS - SHANGHAI_OFFSET_MS);
 
 /**
  * A visitor checks in at the lobby kiosk, with an invitation code or as a walk-in. They are screened
@@ -767,8 +761,8 @@ export async function kioskCheckIn(ctx: ServiceContext, actor: Actor, kiosk: Pic
   if (input.invite_code) {
     visit = await invitationByCode(ctx, input.invite_code);
     if (visit.checked_in_at) throw conflict('ALREADY_CHECKED_IN', 'This invitation was used already; please ask at the front desk. / 该预约已签到，如有疑问请咨询前台。');
-    if (now < startOfShanghaiDay(visit.expected_at!)) {
-      throw conflict('INVITATION_NOT_YET_VALID', `This invitation is for ${visit.expected_at!.toISOString().slice(0, 10)}; please come back then. / 预约日期未到。`);
+    if (now < shanghaiDayStart(visit.expected_at!)) {
+      throw conflict('INVITATION_NOT_YET_VALID', `This invitation is for ${shanghaiDate(visit.expected_at!)}; please come back then. / 预约日期未到。`);
     }
     if (read) {
       const same = visit.id_number ? visit.id_number === read.id_number : visit.visitor_name.replace(/\s+/g, '') === read.name.replace(/\s+/g, '');
@@ -873,9 +867,8 @@ export async function kioskCheckOut(ctx: ServiceContext, actor: Actor, input: { 
   const now = ctx.clock.now();
   let visit: Loaded | undefined;
   if (input.qr_token) {
-    const digest = credentialDigest('sha256', await credentialSalt(ctx.db), input.qr_token.trim().toUpperCase());
-    const pass = await ctx.db.selectFrom('access_credentials').select('id').where('digest', '=', digest).where('kind', '=', 'visitor_pass').executeTakeFirst();
-    visit = pass ? ((await visitQuery(ctx.db, now).where('v.pass_credential_id', '=', pass.id).executeTakeFirst()) as Loaded | undefined) : undefined;
+    const passId = await findVisitorPassByToken(ctx.db, input.qr_token);
+    visit = passId ? ((await visitQuery(ctx.db, now).where('v.pass_credential_id', '=', passId).executeTakeFirst()) as Loaded | undefined) : undefined;
   } else if (input.invite_code) {
     visit = (await visitQuery(ctx.db, now).where('v.invite_code_hash', '=', hashToken(normalizeInviteCode(input.invite_code))).executeTakeFirst()) as Loaded | undefined;
   } else {
@@ -929,7 +922,8 @@ export async function purgeVisits(ctx: ServiceContext): Promise<{ purged: number
   return ctx.db.transaction().execute(async (trx) => {
     const purged = await trx
       .updateTable('visitor_visits')
-      .set({ visitor_name: PURGED_NAME, id_number: null, phone: null, purged_at: now })
+      // Everything that could name or identify the person goes: the review note and the screening's matches too.
+      .set({ visitor_name: PURGED_NAME, id_number: null, phone: null, organization: null, review_note: null, screening: null, purged_at: now })
       .where('ended_at', '<', cutoff)
       .where('purged_at', 'is', null)
       .returning('id')
@@ -972,7 +966,7 @@ export async function seedDemoVisitors(ctx: ServiceContext): Promise<void> {
   const matter = async (title: string) => (await ctx.db.selectFrom('matters').select('id').where('title', 'like', `${title}%`).executeTakeFirst())?.id ?? null;
   const system = SYSTEM_ACTOR;
   const now = ctx.clock.now();
-  const today = startOfShanghaiDay(now);
+  const today = shanghaiDayStart(now);
   const yesterday = (h: number, m = 0) => new Date(today.getTime() - DAY_MS + h * HOUR_MS + m * 60_000);
   // This afternoon at three, or an hour from now on the half hour when three o'clock has passed.
   const expected = new Date(Math.max(today.getTime() + 15 * HOUR_MS, Math.ceil((now.getTime() + HOUR_MS) / (30 * 60_000)) * 30 * 60_000));
