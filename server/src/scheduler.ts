@@ -7,6 +7,7 @@ import { refreshAllAccessLists } from './modules/doors/access-list.js';
 import { scanMatters } from './modules/tracking/service.js';
 import { disableInactiveUsers } from './modules/users/service.js';
 import { visitorJobs } from './modules/visitors/service.js';
+import { meetingJobs } from './modules/meetings/service.js';
 
 export interface Job {
   name: string;
@@ -49,6 +50,7 @@ export const JOBS: Job[] = [
     run: async (ctx) => ({ signed: (await refreshAllAccessLists(ctx, { force: true })).signed }),
   },
   ...visitorJobs,
+  ...meetingJobs,
 ];
 
 /**

@@ -161,6 +161,25 @@ if (requireBrowser(t)) {
     noScriptErrors(t);
   });
 
+  t.test('strokes drawn just before the document closes are saved, not dropped', async (t) => {
+    const member = terminals[2]!;
+    const meeting = await call('GET', `/api/meetings/${meetingId}`, organiser);
+    const participant: number = meeting.body.participants.find((p: { user_id: number }) => p.user_id === member.user.id).id;
+    const saved = () => inst.ctx.db.selectFrom('meeting_annotations').select(['page', 'strokes']).where('participant_id', '=', participant).execute();
+    t.same(await saved(), [], 'member B has no annotations yet');
+    await member.page.getByTestId('pen-toggle').click();
+    const box = (await member.page.locator('.pen-layer').boundingBox())!;
+    await member.page.mouse.move(box.x + 50, box.y + 50);
+    await member.page.mouse.down();
+    await member.page.mouse.move(box.x + 120, box.y + 90, { steps: 5 });
+    await member.page.mouse.up();
+    // Closed at once, well within the 1.5 s the terminal waits before saving.
+    await member.page.getByTestId('doc-close').click();
+    t.ok(await until(async () => (await saved()).length === 1, 5000), 'the stroke reached the server');
+    t.match(await saved(), [{ page: 3, strokes: [{ points: [] }] }], 'on the page it was drawn on');
+    noScriptErrors(t);
+  });
+
   t.test('a vote: each terminal casts a ballot, and every terminal shows the result with the tally', async (t) => {
     const vote = await call('POST', `/api/meetings/${meetingId}/votes`, chair, { title: '同意按方案一起诉', anonymous: false, rule: 'simple_majority_of_votes' });
     t.equal(vote.status, 201, 'the chair creates a vote');

@@ -1,12 +1,13 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { deflateSync } from 'node:zlib';
+import { sql, type KyselyPlugin } from 'kysely';
 import t from 'tap';
 import { SYSTEM_ACTOR } from '../../server/src/context.js';
 import { createKiosk, enrolKiosk } from '../../server/src/modules/kiosks/service.js';
 import { samplePdf } from '../../server/src/modules/meetings/demo.js';
 import { inspectPdf } from '../../server/src/modules/meetings/pdf.js';
-import { votePassed } from '../../server/src/modules/meetings/service.js';
+import { castBallot, currentForKiosk, documentForKiosk, kioskSignIn, listAnnotations, meetingJobs, releaseSeatsOfKiosk, saveAnnotations, turnPage, votePassed } from '../../server/src/modules/meetings/service.js';
 import { until } from '../helpers/devices.js';
 import { createTestInstance, isErrorShape, signedIn } from '../helpers/instance.js';
 import { connectWs, type Message } from '../helpers/ws.js';
@@ -266,6 +267,61 @@ t.test('terminals sign participants in: one terminal per participant, one partic
   t.match((await req('GET', '/api/kiosk/meeting/current', k2.headers)).json(), { seat: { user_id: memberC.id, role: 'member' }, meeting: { my_role: 'member' } }, 'terminal 2 now serves member C');
 });
 
+t.test('a seat taken at the wrong terminal is released by the chair, secretary or an organiser, audited', async (t) => {
+  const url = (participantId: number) => `/api/meetings/${meetingId}/seats/${participantId}/release`;
+  // Somebody at terminal 4 taps the secretary's name.
+  t.equal((await req('POST', '/api/kiosk/meeting/sign-in', k4.headers, { meeting_id: meetingId, user_id: secretary.id })).statusCode, 200, 'terminal 4 takes the secretary’s seat');
+  const seats = () => ctx.db.selectFrom('meeting_seats').select(['participant_id', 'kiosk_id']).where('meeting_id', '=', meetingId).orderBy('participant_id').execute();
+  const before = await seats();
+  const refused: [string, Headers, number | string, number, string][] = [
+    ['a member', memberC.headers, ids.secretary, 403, 'MEETING_ROLE_REQUIRED'],
+    ['an outsider', outsider.headers, ids.secretary, 404, 'MEETING_NOT_FOUND'],
+    ['a participant of no meeting', chair.headers, 999_999, 404, 'PARTICIPANT_NOT_FOUND'],
+    ['a participant not seated', chair.headers, ids.observer, 404, 'SEAT_NOT_FOUND'],
+    ['a bad id', chair.headers, 'x', 400, 'VALIDATION_FAILED'],
+  ];
+  for (const [label, headers, participant, status, code] of refused) {
+    const res = await req('POST', url(participant as number), headers, {});
+    t.equal(res.statusCode, status, `${label} → ${status}`);
+    t.equal(res.json().error?.code, code, `${label}: ${code}`);
+  }
+  t.same(await seats(), before, 'no seat was released');
+
+  const released = await req('POST', url(ids.secretary), chair.headers, {});
+  t.equal(released.statusCode, 200, 'the chair releases it');
+  t.match(released.json(), { id: ids.secretary, seated: false, sign_in_via: 'terminal' }, 'the sign-in stays, the seat is gone');
+  t.match((await req('GET', '/api/kiosk/meeting/current', k4.headers)).json(), { seat: null }, 'terminal 4 serves nobody');
+  const audited = await ctx.db.selectFrom('audit_log').select(['actor', 'detail']).where('action', '=', 'meeting.seat_release').execute();
+  t.match(audited, [{ actor: chair.username, detail: { participant_id: ids.secretary, kiosk_id: k4.id } }], 'audited');
+  t.equal((await req('POST', url(ids.secretary), chair.headers, {})).json().error?.code, 'SEAT_NOT_FOUND', 'twice → 404');
+
+  // A terminal revoked by the kiosks module gives its seats back.
+  t.equal((await req('POST', '/api/kiosk/meeting/sign-in', k4.headers, { meeting_id: meetingId, user_id: secretary.id })).statusCode, 200, 'terminal 4 takes the seat again');
+  const freed = await ctx.db.transaction().execute((trx) => releaseSeatsOfKiosk(trx, k4.id));
+  t.same(freed, [{ meeting_id: meetingId, participant_id: ids.secretary }], 'the revoked terminal’s seat is released');
+  t.same(await seats(), before.filter((s) => s.kiosk_id !== k4.id), 'and only that one');
+  t.equal((await req('POST', url(ids.memberD), organiser.headers, {})).statusCode, 200, 'an organiser may release a seat too');
+  t.equal((await req('POST', '/api/kiosk/meeting/sign-in', k3.headers, { meeting_id: meetingId, user_id: memberD.id })).statusCode, 200, 'member D signs in again');
+});
+
+t.test('the terminal services check the meeting terminal’s permission', async (t) => {
+  const kiosk = { id: k1.id, name: '1 号终端', kind: 'meeting' as const, roomId: ROOM, idReaderDevice: null };
+  const calls: [string, (actor: typeof SYSTEM_ACTOR) => Promise<unknown>][] = [
+    ['currentForKiosk', (a) => currentForKiosk(ctx, kiosk, a)],
+    ['kioskSignIn', (a) => kioskSignIn(ctx, kiosk, a, meetingId, chair.id)],
+    ['documentForKiosk', (a) => documentForKiosk(ctx, kiosk, a, 1)],
+    ['turnPage', (a) => turnPage(ctx, kiosk, a, { meeting_id: meetingId, document_id: 1, page: 1 })],
+    ['saveAnnotations', (a) => saveAnnotations(ctx, kiosk, a, { document_id: 1, page: 1, strokes: [] })],
+    ['listAnnotations', (a) => listAnnotations(ctx, kiosk, a, 1)],
+    ['castBallot', (a) => castBallot(ctx, kiosk, a, { vote_id: 1, choice: '同意' })],
+  ];
+  const lobby = { userId: null, username: `kiosk:${k1.id}`, role: 'kiosk_lobby', sourceIp: null };
+  const lawyer = { userId: chair.id, username: chair.username, role: 'lawyer', sourceIp: null };
+  for (const [name, call] of calls) {
+    for (const actor of [lobby, lawyer, SYSTEM_ACTOR]) await t.rejects(call(actor), { code: 'FORBIDDEN' }, `${name} refuses ${actor.role ?? 'no role'}`);
+  }
+});
+
 t.test('the secretary signs latecomers in, recorded as such; nobody else may', async (t) => {
   const url = (userId: number) => `/api/meetings/${meetingId}/sign-ins/${userId}/late`;
   const before = await count('meeting_sign_ins');
@@ -314,6 +370,14 @@ t.test('documents: PDFs only, pages counted, served to the seats', async (t) => 
   t.equal(file.headers['cache-control'], 'no-store', 'never cached');
   t.equal(file.headers['content-disposition'], 'inline', 'a confidential document is shown, not offered for download');
   t.ok(file.rawPayload.equals(pdf), 'the bytes are the uploaded ones');
+  const seatedView = (await req('GET', '/api/kiosk/meeting/current', k2.headers)).json().meeting;
+  t.same(seatedView.documents.map((d: { id: number }) => d.id), [docId], 'a seated terminal lists the documents');
+  t.equal(seatedView.agenda.length, 2, 'and the agenda');
+  const bystander = (await req('GET', '/api/kiosk/meeting/current', k4.headers)).json();
+  t.match(bystander, { seat: null, meeting: { id: meetingId, documents: [], votes: [], agenda: [] } }, 'a terminal without a seat shows no documents, votes or confidential agenda');
+  t.equal(bystander.meeting.participants.length, 5, 'but the participants, to find one’s name');
+  const party = (await req('GET', '/api/kiosk/meeting/current', elsewhere.headers)).json().meeting;
+  t.equal(party.agenda.length, 2, 'a meeting not confidential shows its agenda before sign-in');
   const unseated = await req('GET', `/api/kiosk/meeting/documents/${docId}`, k4.headers);
   t.equal(unseated.statusCode, 403, 'a terminal nobody signed in at gets nothing');
   t.equal(unseated.json().error.code, 'NOT_SIGNED_IN');
@@ -394,6 +458,11 @@ t.test('a named vote: ballots from the terminals, counted and passed by the rule
   t.match(await ws.waitFor(isEvent('vote.opened')), { data: { vote_id: vote.id } });
   t.equal((await req('POST', `${votes}/${vote.id}/open`, chair.headers, {})).statusCode, 409, 'a vote is opened once');
 
+  const release = await req('POST', `/api/meetings/${meetingId}/seats/${ids.memberC}/release`, chair.headers, {});
+  t.equal(release.statusCode, 409, 'no seat is released while a vote is open');
+  t.equal(release.json().error.code, 'VOTE_OPEN');
+  t.same((await req('GET', '/api/kiosk/meeting/current', k4.headers)).json().meeting.votes, [], 'a terminal without a seat does not see the vote');
+  t.equal((await req('GET', '/api/kiosk/meeting/current', k1.headers)).json().meeting.votes.length, 1, 'a seated one does');
   t.equal((await ballot(k1, '也许')).json().error?.code, 'INVALID_CHOICE', 'a choice not offered → 400');
   t.equal((await ballot(k4, '同意')).json().error?.code, 'NOT_SIGNED_IN', 'a terminal without a seat cannot vote');
   t.equal((await ballot(elsewhere, '同意')).statusCode, 404, 'another room’s terminal does not see the vote');
@@ -435,10 +504,15 @@ t.test('an anonymous vote keeps no link from ballot to voter, and fails its two-
   t.equal((await ballot(k3, '弃权')).statusCode, 200);
   t.equal((await ballot(k3, '同意')).statusCode, 409, 'no second ballot, anonymous or not');
 
-  const ballots = await ctx.db.selectFrom('meeting_ballots').selectAll().where('vote_id', '=', vote.id).execute();
-  t.equal(ballots.length, 3, 'three ballots');
-  t.ok(ballots.every((b) => b.participant_id === null), 'none names its voter');
-  t.same(Object.keys(ballots[0]!).sort(), ['choice', 'id', 'participant_id', 'vote_id'], 'nor carries a time');
+  t.same(await ctx.db.selectFrom('meeting_ballots').selectAll().where('vote_id', '=', vote.id).execute(), [], 'no ballot row is kept');
+  const counters = await ctx.db.selectFrom('meeting_vote_counts').selectAll().where('vote_id', '=', vote.id).orderBy('choice').execute();
+  t.same(Object.fromEntries(counters.map((c) => [c.choice, c.n])), { 同意: 2, 反对: 0, 弃权: 1 }, 'only a counter per choice');
+  t.same(Object.keys(counters[0]!).sort(), ['choice', 'n', 'vote_id'], 'with no voter, id or time');
+  // Every ballot rewrote every counter of the vote: their row versions are one, whatever was chosen.
+  const versions = await sql<{ xmin: string }>`select xmin::text as xmin from meeting_vote_counts where vote_id = ${vote.id}`.execute(ctx.db);
+  t.equal(new Set(versions.rows.map((r) => r.xmin)).size, 1, 'the counters’ row versions do not tell the last choice');
+  const lowered = await sql`update meeting_vote_counts set n = 0 where vote_id = ${vote.id}`.execute(ctx.db).then(() => 'lowered', (err: Error) => err.message);
+  t.match(lowered, /only counts up/, 'a counter cannot be lowered');
   const voters = await ctx.db.selectFrom('meeting_vote_voters').select('participant_id').where('vote_id', '=', vote.id).orderBy('participant_id').execute();
   t.same(voters.map((v) => v.participant_id), [ids.chair, ids.memberC, ids.memberD].sort((a, b) => a - b), 'who has voted is kept apart');
   const audited = await ctx.db.selectFrom('audit_log').select('detail').where('action', '=', 'meeting.ballot').execute();
@@ -476,6 +550,21 @@ t.test('the end withdraws the confidential documents from the terminals; the byt
   t.equal(gone.statusCode, 410, 'the terminal gets 410');
   t.equal(gone.json().error.code, 'DOCUMENT_WITHDRAWN');
   t.equal((await req('GET', `/api/meetings/${meetingId}/documents/${docId}`, chair.headers)).statusCode, 410, 'so does the staff side');
+  // A read that looked the document up just before the end committed: it must not get the bytes.
+  const live = ctx.db;
+  const stale: KyselyPlugin = {
+    transformQuery: (args) => args.node,
+    transformResult: async ({ result }) => ({ ...result, rows: result.rows.map((r) => (r.id === docId && 'withdrawn_at' in r ? { ...r, withdrawn_at: null } : r)) }),
+  };
+  ctx.db = live.withPlugin(stale);
+  try {
+    const raced = await req('GET', `/api/kiosk/meeting/documents/${docId}`, k1.headers);
+    t.equal(raced.statusCode, 410, 'a terminal racing the end gets 410');
+    t.equal(raced.json().error?.code, 'DOCUMENT_WITHDRAWN');
+    t.equal((await req('GET', `/api/meetings/${meetingId}/documents/${docId}`, chair.headers)).statusCode, 410, 'so does a participant racing it');
+  } finally {
+    ctx.db = live;
+  }
   const page = await req('POST', '/api/kiosk/meeting/page', k1.headers, { meeting_id: meetingId, document_id: docId, page: 1 });
   t.equal(page.statusCode, 409, 'no page turns after the end');
   const kept = await ctx.db.selectFrom('meeting_documents').select(['content', 'sha256']).where('id', '=', docId).executeTakeFirstOrThrow();
@@ -522,4 +611,52 @@ t.test('a user subscribes to a meeting only when taking part or organising', asy
     ws.send({ type: 'subscribe', topics: [`meeting:${meetingId}`] });
     t.equal((await ws.waitFor((m) => m.type === 'subscribed' || m.type === 'error')).type, expected, `${who.username}: ${expected}`);
   }
+});
+
+t.test('a meeting nobody ends is ended by the system an hour after its scheduled end', async (t) => {
+  const room = `late-${run}`;
+  t.equal((await req('POST', '/api/meetings/rooms', organiser.headers, { id: room, name: '第三会议室', capacity: 6 })).statusCode, 201);
+  const late = await terminal('第三会议室终端', room);
+  const created = await req('POST', '/api/meetings', organiser.headers, {
+    ...meetingBody(),
+    room_id: room,
+    starts_at: inMinutes(-30),
+    ends_at: inMinutes(30),
+    participants: [
+      { user_id: chair.id, role: 'chair' },
+      { user_id: memberC.id, role: 'member' },
+    ],
+  });
+  t.equal(created.statusCode, 201, 'a confidential meeting');
+  const id: number = created.json().id;
+  const doc = (await req('POST', `/api/meetings/${id}/documents`, organiser.headers, { name: 'memo.pdf', content_base64: base64(samplePdf(['late'])) })).json();
+  t.equal((await req('POST', '/api/kiosk/meeting/sign-in', late.headers, { meeting_id: id, user_id: chair.id })).statusCode, 200);
+  t.equal((await req('POST', `/api/meetings/${id}/start`, chair.headers, {})).statusCode, 200);
+  const vote = (await req('POST', `/api/meetings/${id}/votes`, chair.headers, { title: '是否上诉', anonymous: true })).json();
+  t.equal((await req('POST', `/api/meetings/${id}/votes/${vote.id}/open`, chair.headers, {})).statusCode, 200);
+  t.equal((await req('POST', '/api/kiosk/meeting/ballots', late.headers, { vote_id: vote.id, choice: '同意' })).statusCode, 200);
+
+  const job = meetingJobs.find((j) => j.name === 'meetings.end_overdue')!;
+  t.equal(job.schedule, '*/10 * * * *', 'every ten minutes');
+  const at = (minutes: number) => ({ ...ctx, clock: { now: () => new Date(inst.clock.now().getTime() + minutes * 60_000) } });
+  await job.run(at(30 + 59));
+  t.equal((await req('GET', `/api/meetings/${id}`, chair.headers)).json().status, 'in_progress', 'within the hour after its end, it runs on');
+  const result = (await job.run(at(30 + 61))) as { ended: number[] };
+  t.ok(result.ended.includes(id), 'past the hour, the job ends it');
+  const ended = (await req('GET', `/api/meetings/${id}`, chair.headers)).json();
+  t.equal(ended.status, 'ended', 'ended');
+  t.match(ended.votes, [{ id: vote.id, status: 'closed', cast: 1, tally: { 同意: 1, 反对: 0, 弃权: 0 }, passed: true }], 'the open vote is closed with its result');
+  t.ok(ended.documents.every((d: { withdrawn_at: string | null }) => d.withdrawn_at), 'the confidential documents are withdrawn');
+  t.equal((await req('GET', `/api/kiosk/meeting/documents/${doc.id}`, late.headers)).statusCode, 410, 'the terminal has lost them');
+  const audited = await ctx.db.selectFrom('audit_log').select(['actor', 'action', 'detail']).where('object', '=', `meeting:${id}`).where('action', 'in', ['meeting.end', 'meeting.vote_close']).orderBy('seq').execute();
+  t.match(
+    audited,
+    [
+      { actor: 'system', action: 'meeting.vote_close' },
+      { actor: 'system', action: 'meeting.end', detail: { overdue: true, withdrawn_documents: [doc.id] } },
+    ],
+    'audited as the system',
+  );
+  const again = (await job.run(at(30 + 71))) as { ended: number[] };
+  t.notOk(again.ended.includes(id), 'a meeting is ended once');
 });

@@ -110,6 +110,7 @@ export function MeetingApp({ kiosk }: AppProps) {
         }
         break;
       case 'document.added':
+      case 'seat.released':
       case 'presenter':
       case 'meeting.started':
       case 'meeting.ended':
@@ -449,7 +450,7 @@ function DocumentScreen(props: DocumentScreenProps) {
   return (
     <main class="doc-screen">
       <div class="doc-toolbar">
-        <button type="button" class="btn btn-secondary" onClick={props.onClose}>
+        <button type="button" class="btn btn-secondary" data-testid="doc-close" onClick={props.onClose}>
           ‹ {t('backToMeeting')}
         </button>
         <div class="doc-title">
@@ -458,7 +459,7 @@ function DocumentScreen(props: DocumentScreenProps) {
         </div>
         {!withdrawn && (
           <div class="doc-tools">
-            <button type="button" class={`btn ${pen ? 'btn-primary' : 'btn-secondary'}`} aria-pressed={pen} onClick={() => setPen(!pen)}>
+            <button type="button" class={`btn ${pen ? 'btn-primary' : 'btn-secondary'}`} data-testid="pen-toggle" aria-pressed={pen} onClick={() => setPen(!pen)}>
               ✎ {pen ? t('penOn') : t('pen')}
             </button>
             {pen && (
@@ -520,7 +521,8 @@ function DocumentScreen(props: DocumentScreenProps) {
 /** The seat's private pen strokes of one document, per page; saved a moment after each change. */
 function useAnnotations(documentId: number, onError: (e: ApiError | string) => void) {
   const [pages, setPages] = useState<Record<number, Stroke[]>>({});
-  const timers = useRef(new Map<number, ReturnType<typeof setTimeout>>());
+  /** Saves waiting for their timer, by page, with what they will send. */
+  const pendingSaves = useRef(new Map<number, { timer: ReturnType<typeof setTimeout>; body: { document_id: number; page: number; strokes: Stroke[] } }>());
   useEffect(() => {
     setPages({});
     // The seat's earlier strokes on this document (a reopened document, a reloaded terminal).
@@ -530,30 +532,42 @@ function useAnnotations(documentId: number, onError: (e: ApiError | string) => v
       // Not loaded (offline, aborted): the seat draws on a clean page, and what it draws is still saved.
       () => undefined,
     );
-    const pending = timers.current;
+    const pending = pendingSaves.current;
     return () => {
       abort.abort();
-      for (const timer of pending.values()) clearTimeout(timer);
+      // Strokes of the last moments before the document closes are sent now, not dropped. keepalive
+      // lets the request outlive the page (the shared api helper has no such option).
+      for (const { timer, body } of pending.values()) {
+        clearTimeout(timer);
+        void fetch('/api/kiosk/meeting/annotations', {
+          method: 'PUT',
+          credentials: 'same-origin',
+          keepalive: true,
+          headers: { accept: 'application/json', 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        }).catch(() => undefined);
+      }
       pending.clear();
     };
   }, [documentId]);
   const save = (page: number, strokes: Stroke[], attempt = 0) => {
-    const existing = timers.current.get(page);
-    if (existing) clearTimeout(existing);
+    const existing = pendingSaves.current.get(page);
+    if (existing) clearTimeout(existing.timer);
     const delay = attempt ? Math.min(2000 * 2 ** attempt, 30_000) : ANNOTATION_SAVE_MS;
-    timers.current.set(
-      page,
-      setTimeout(async () => {
-        timers.current.delete(page);
+    const body = { document_id: documentId, page, strokes };
+    pendingSaves.current.set(page, {
+      body,
+      timer: setTimeout(async () => {
+        pendingSaves.current.delete(page);
         try {
-          await api('PUT', '/api/kiosk/meeting/annotations', { document_id: documentId, page, strokes });
+          await api('PUT', '/api/kiosk/meeting/annotations', body);
         } catch (err) {
           const e = asApiError(err);
           if (e.transient) save(page, strokes, attempt + 1);
           else onError(e);
         }
       }, delay),
-    );
+    });
   };
   return {
     get: (page: number) => pages[page] ?? EMPTY,

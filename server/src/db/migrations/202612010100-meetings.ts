@@ -139,7 +139,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   )`.execute(db);
   await sql`create index meeting_votes_meeting_idx on meeting_votes (meeting_id)`.execute(db);
 
-  // "Has voted", so nobody votes twice; for an anonymous vote the ballot itself names nobody.
+  // "Has voted", so nobody votes twice; for an anonymous vote nothing else names the voter.
   await sql`create table meeting_vote_voters (
     vote_id integer not null references meeting_votes (id),
     participant_id integer not null references meeting_participants (id),
@@ -147,15 +147,30 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     kiosk_id integer not null,
     primary key (vote_id, participant_id)
   )`.execute(db);
-  // Random ids and no time on a ballot: neither may be matched against the voters' rows.
+  // A named vote's ballots: who chose what.
   await sql`create table meeting_ballots (
-    id uuid primary key,
+    vote_id integer not null references meeting_votes (id),
+    participant_id integer not null references meeting_participants (id),
+    choice text not null,
+    primary key (vote_id, participant_id)
+  )`.execute(db);
+  // An anonymous vote keeps no ballots, only a counter per choice, all of a vote's counters rewritten
+  // by every ballot: no row, id, time or row version (xmin) tells which choice a voter made.
+  await sql`create table meeting_vote_counts (
     vote_id integer not null references meeting_votes (id),
     choice text not null,
-    participant_id integer references meeting_participants (id),
-    unique (vote_id, participant_id)
+    n integer not null check (n >= 0),
+    primary key (vote_id, choice)
   )`.execute(db);
-  await sql`create index meeting_ballots_vote_idx on meeting_ballots (vote_id)`.execute(db);
+  // Counters only go up.
+  await sql`create function meeting_vote_count_guard() returns trigger language plpgsql as $$
+    begin
+      if new.vote_id <> old.vote_id or new.choice <> old.choice or new.n < old.n then
+        raise exception 'a vote counter only counts up' using errcode = 'insufficient_privilege';
+      end if;
+      return new;
+    end $$`.execute(db);
+  await sql`create trigger meeting_vote_counts_up before update on meeting_vote_counts for each row execute function meeting_vote_count_guard()`.execute(db);
 
   // Every version the secretary saved is kept; the chair approves the latest.
   await sql`create table meeting_minutes (
@@ -178,7 +193,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   for (const table of ['meeting_ballots', 'meeting_vote_voters', 'meeting_sign_ins']) {
     await sql`create trigger ${sql.raw(`${table}_keep`)} before update or delete on ${sql.table(table)} for each row execute function meeting_record_guard()`.execute(db);
   }
-  for (const table of ['meeting_sessions', 'meeting_participants', 'meeting_documents', 'meeting_votes', 'meeting_minutes', 'meeting_agenda_items']) {
+  for (const table of ['meeting_sessions', 'meeting_participants', 'meeting_documents', 'meeting_votes', 'meeting_vote_counts', 'meeting_minutes', 'meeting_agenda_items']) {
     await sql`create trigger ${sql.raw(`${table}_keep`)} before delete on ${sql.table(table)} for each row execute function meeting_record_guard()`.execute(db);
   }
 }
@@ -186,6 +201,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
 export async function down(db: Kysely<unknown>): Promise<void> {
   for (const table of [
     'meeting_minutes',
+    'meeting_vote_counts',
     'meeting_ballots',
     'meeting_vote_voters',
     'meeting_votes',
@@ -201,6 +217,7 @@ export async function down(db: Kysely<unknown>): Promise<void> {
     await sql`drop table if exists ${sql.table(table)} cascade`.execute(db);
   }
   await sql`drop function if exists meeting_record_guard`.execute(db);
+  await sql`drop function if exists meeting_vote_count_guard`.execute(db);
   // The kiosks migration (after this one) names the rooms.
   await sql`drop table if exists meeting_rooms cascade`.execute(db);
 }

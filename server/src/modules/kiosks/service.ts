@@ -5,6 +5,7 @@ import { badRequest, conflict, notFound, unauthorized } from '../../errors.js';
 import { appendAudit, recordAudit } from '../audit/service.js';
 import { hashToken } from '../auth/service.js';
 import { deviceProfiles } from '../devices/contract.js';
+import { releaseSeatsOfKiosk } from '../meetings/service.js';
 import { kioskRole, type KioskKind } from '../auth/roles.js';
 
 /** An enrolled kiosk, as the auth plugin hands it to kiosk routes. */
@@ -141,7 +142,9 @@ export async function revokeKiosk(ctx: ServiceContext, actor: Actor, id: number)
     if (!current) throw notFound('KIOSK_NOT_FOUND', `No kiosk ${id}. / 终端不存在。`);
     if (current.revoked_at) throw conflict('ALREADY_REVOKED', `Kiosk ${id} was revoked at ${current.revoked_at.toISOString()}. / 该终端已停用。`);
     const row = await trx.updateTable('kiosks').set({ revoked_at: now, token_hash: null, enrolment_code_hash: null }).where('id', '=', id).returningAll().executeTakeFirstOrThrow();
-    await appendAudit(trx, { at: now, actor: actor.username, action: 'kiosk.revoke', object: `kiosk:${id}`, result: 'success', sourceIp: actor.sourceIp, detail: null });
+    // A revoked terminal no longer holds a participant's seat: the participant can sign in elsewhere.
+    const releasedSeats = await releaseSeatsOfKiosk(trx, id);
+    await appendAudit(trx, { at: now, actor: actor.username, action: 'kiosk.revoke', object: `kiosk:${id}`, result: 'success', sourceIp: actor.sourceIp, detail: { released_seats: releasedSeats } });
     return presentKiosk(row);
   });
 }

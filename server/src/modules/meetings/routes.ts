@@ -25,6 +25,7 @@ import {
   listRooms,
   openVote,
   RECORD_TYPES,
+  releaseSeat,
   saveAnnotations,
   saveMinutes,
   setPresenter,
@@ -141,6 +142,7 @@ const MeetingParams = IdParams;
 const DocumentParams = Type.Object({ id: Id(), doc_id: Id() }, { additionalProperties: false });
 const VoteParams = Type.Object({ id: Id(), vote_id: Id() }, { additionalProperties: false });
 const SignInParams = Type.Object({ id: Id(), user_id: Id() }, { additionalProperties: false });
+const SeatParams = Type.Object({ id: Id(), participant_id: Id() }, { additionalProperties: false });
 const RoomParams = Type.Object({ id: RoomId }, { additionalProperties: false });
 const PdfResponse = responses({ 200: Type.String({ description: 'the PDF’s bytes (application/pdf)' }) });
 /** base64 of the largest PDF, with room for line breaks */
@@ -340,6 +342,24 @@ export const meetingsRoutes: FastifyPluginAsync = async (app) => {
   );
 
   app.post(
+    '/api/meetings/:id/seats/:participant_id/release',
+    {
+      config: { permission: 'meetings.read' },
+      schema: {
+        tags: ['meetings'],
+        summary: 'Free the terminal a participant is seated at (chair or secretary, or an organiser; 409 VOTE_OPEN while a vote is open); the sign-in stays',
+        params: SeatParams,
+        body: Empty,
+        response: responses({ 200: ParticipantSchema }),
+      },
+    },
+    async (request) => {
+      const { id, participant_id } = request.params as { id: number; participant_id: number };
+      return releaseSeat(ctx, request.actor, id, participant_id);
+    },
+  );
+
+  app.post(
     '/api/meetings/:id/votes',
     {
       config: { permission: 'meetings.read' },
@@ -434,7 +454,7 @@ export const meetingsRoutes: FastifyPluginAsync = async (app) => {
         }),
       },
     },
-    async (request) => currentForKiosk(ctx, request.kiosk!),
+    async (request) => currentForKiosk(ctx, request.kiosk!, request.actor),
   );
 
   app.post(
@@ -494,7 +514,7 @@ export const meetingsRoutes: FastifyPluginAsync = async (app) => {
         response: responses({ 200: Type.Array(Type.Object({ page: Type.Integer(), strokes: Type.Array(Type.Unknown()), updated_at: Type.String() }, { additionalProperties: false })) }),
       },
     },
-    async (request) => listAnnotations(ctx, request.kiosk!, (request.query as { document_id: number }).document_id),
+    async (request) => listAnnotations(ctx, request.kiosk!, request.actor, (request.query as { document_id: number }).document_id),
   );
 
   app.put(

@@ -1,9 +1,10 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { sql, type Transaction } from 'kysely';
 import { shanghaiDayNumber } from '../../calendar.js';
-import type { Actor, ServiceContext } from '../../context.js';
+import { SYSTEM_ACTOR, type Actor, type ServiceContext } from '../../context.js';
 import type { Db } from '../../db/index.js';
 import type { Availability, Database } from '../../db/schema.js';
+import type { Job } from '../../scheduler.js';
 import { AppError, badRequest, conflict, forbidden, notFound } from '../../errors.js';
 import { appendAudit, recordAudit } from '../audit/service.js';
 import { can, requirePermission } from '../auth/roles.js';
@@ -242,7 +243,7 @@ async function votesOf(db: Db, votes: MeetingVoteRow[], participantId: number | 
     opened_at: iso(v.opened_at),
     closed_at: iso(v.closed_at),
     voted_by_me: mine.some((m) => m.vote_id === v.id),
-    ballots: ballots.filter((b) => b.vote_id === v.id).map((b) => ({ participant_id: b.participant_id!, choice: b.choice })),
+    ballots: ballots.filter((b) => b.vote_id === v.id).map((b) => ({ participant_id: b.participant_id, choice: b.choice })),
   }));
 }
 
@@ -252,6 +253,12 @@ interface Viewer {
   /** terminals see no minutes */
   kiosk: boolean;
 }
+
+/**
+ * A terminal nobody has signed in at shows only what finding one's name needs: whoever stands at it
+ * sees no documents or votes, and no agenda of a confidential meeting.
+ */
+const unseatedTerminal = (viewer: Viewer) => viewer.kiosk && viewer.participantId === null;
 
 /** A meeting in full, as its viewer may see it; also tells the realtime rules who may listen to it. */
 async function presentMeeting(db: Db, s: MeetingSessionRow, viewer: Viewer): Promise<MeetingView> {
@@ -264,12 +271,13 @@ async function presentMeeting(db: Db, s: MeetingSessionRow, viewer: Viewer): Pro
   const minutes = viewer.kiosk ? undefined : await db.selectFrom('meeting_minutes').selectAll().where('meeting_id', '=', s.id).orderBy('version', 'desc').limit(1).executeTakeFirst();
   rememberMeeting(s.id, s.room_id, participants.map((p) => p.user_id));
   const me = participants.find((p) => p.id === viewer.participantId);
+  const unseated = unseatedTerminal(viewer);
   return {
     ...header(s, room.name, me?.role ?? null),
-    agenda,
+    agenda: unseated && s.confidential ? [] : agenda,
     participants,
-    documents: documents.map(presentDocument),
-    votes: await votesOf(db, votes, viewer.participantId),
+    documents: unseated ? [] : documents.map(presentDocument),
+    votes: unseated ? [] : await votesOf(db, votes, viewer.participantId),
     presenter: {
       presenter_participant_id: presenter?.presenter_participant_id ?? participants.find((p) => p.role === 'chair')?.id ?? null,
       document_id: presenter?.document_id ?? null,
@@ -541,16 +549,66 @@ export async function endMeeting(ctx: ServiceContext, actor: Actor, id: number):
     requireInProgress(access.session);
     const open = await trx.selectFrom('meeting_votes').select(['id', 'title']).where('meeting_id', '=', id).where('status', '=', 'open').executeTakeFirst();
     if (open) throw conflict('VOTE_OPEN', `Close the vote "${open.title}" before ending the meeting. / 请先结束表决「${open.title}」。`);
-    await trx.updateTable('meeting_sessions').set({ ended_at: now }).where('id', '=', id).execute();
-    const withdrawn = access.session.confidential
-      ? await trx.updateTable('meeting_documents').set({ withdrawn_at: now }).where('meeting_id', '=', id).where('withdrawn_at', 'is', null).returning('id').execute()
-      : [];
-    await audit(trx, actor, now, 'meeting.end', `meeting:${id}`, { withdrawn_documents: withdrawn.map((d) => d.id) });
-    for (const d of withdrawn) await meetingEvent(trx, id, { type: 'document.withdrawn', document_id: d.id });
-    await meetingEvent(trx, id, { type: 'meeting.ended' });
+    await finishMeeting(trx, actor, now, access.session, {});
   });
   return getMeeting(ctx, actor, id);
 }
+
+/**
+ * The end of a meeting, however it comes: the open vote (the overdue job's case) is closed with its
+ * result, the session ended, a confidential meeting's documents withdrawn, all audited by `actor`.
+ * A meeting that never started is not recorded as ended (it did not take place); its confidential
+ * documents are withdrawn all the same.
+ */
+async function finishMeeting(trx: Transaction<Database>, actor: Actor, now: Date, session: MeetingSessionRow, detail: Record<string, unknown>): Promise<void> {
+  const open = await trx.selectFrom('meeting_votes').selectAll().where('meeting_id', '=', session.id).where('status', '=', 'open').forUpdate().execute();
+  for (const vote of open) await recordVoteResult(trx, actor, now, vote);
+  if (session.started_at) await trx.updateTable('meeting_sessions').set({ ended_at: now }).where('id', '=', session.id).execute();
+  const withdrawn = session.confidential
+    ? await trx.updateTable('meeting_documents').set({ withdrawn_at: now }).where('meeting_id', '=', session.id).where('withdrawn_at', 'is', null).returning('id').execute()
+    : [];
+  await audit(trx, actor, now, session.started_at ? 'meeting.end' : 'meeting.documents_withdraw', `meeting:${session.id}`, { ...detail, withdrawn_documents: withdrawn.map((d) => d.id) });
+  for (const d of withdrawn) await meetingEvent(trx, session.id, { type: 'document.withdrawn', document_id: d.id });
+  if (session.started_at) await meetingEvent(trx, session.id, { type: 'meeting.ended' });
+}
+
+/** How long after its scheduled end a meeting nobody ended is ended by the system. */
+export const OVERDUE_END_MS = 3_600_000;
+
+/**
+ * Ends the meetings still running an hour after their scheduled end, and withdraws the confidential
+ * documents of meetings that never started, so a forgotten "end" leaves nothing on the terminals.
+ */
+export async function endOverdueMeetings(ctx: ServiceContext): Promise<{ ended: number[]; withdrawn: number[] }> {
+  const cutoff = new Date(ctx.clock.now().getTime() - OVERDUE_END_MS);
+  const due = await ctx.db
+    .selectFrom('meeting_sessions as m')
+    .select('m.id')
+    .where('m.ended_at', 'is', null)
+    .where('m.ends_at', '<', cutoff)
+    .where((eb) =>
+      eb.or([
+        eb('m.started_at', 'is not', null),
+        eb.and([eb('m.confidential', '=', true), eb.exists(eb.selectFrom('meeting_documents as d').select('d.id').whereRef('d.meeting_id', '=', 'm.id').where('d.withdrawn_at', 'is', null))]),
+      ]),
+    )
+    .orderBy('m.id')
+    .execute();
+  const result = { ended: [] as number[], withdrawn: [] as number[] };
+  for (const { id } of due) {
+    const now = ctx.clock.now();
+    await ctx.db.transaction().execute(async (trx) => {
+      const session = await trx.selectFrom('meeting_sessions').selectAll().where('id', '=', id).forUpdate().executeTakeFirstOrThrow();
+      // Ended by hand meanwhile.
+      if (session.ended_at) return;
+      await finishMeeting(trx, SYSTEM_ACTOR, now, session, { overdue: true, scheduled_end: session.ends_at.toISOString() });
+      (session.started_at ? result.ended : result.withdrawn).push(id);
+    });
+  }
+  return result;
+}
+
+export const meetingJobs: Job[] = [{ name: 'meetings.end_overdue', schedule: '*/10 * * * *', run: (ctx) => endOverdueMeetings(ctx) }];
 
 /** Hands the presentation to a participant (null: back to the chair). */
 export async function setPresenter(ctx: ServiceContext, actor: Actor, id: number, participantId: number | null): Promise<PresenterView> {
@@ -610,14 +668,16 @@ export interface DocumentFile {
   confidential: boolean;
 }
 
-function withdrawnError(at: Date): AppError {
-  return new AppError(410, 'DOCUMENT_WITHDRAWN', `This confidential document was withdrawn when the meeting ended (${at.toISOString()}). / 涉密文件已于会议结束时收回。`);
+function withdrawnError(at: Date | null): AppError {
+  return new AppError(410, 'DOCUMENT_WITHDRAWN', `This confidential document was withdrawn when the meeting ended${at ? ` (${at.toISOString()})` : ''}. / 涉密文件已于会议结束时收回。`);
 }
 
 /** Reads a document's bytes for a viewer that may; a confidential read is audited. */
 async function readDocument(ctx: ServiceContext, actor: Actor, doc: { id: number; meeting_id: number; name: string; sha256: string; withdrawn_at: Date | null }, confidential: boolean): Promise<DocumentFile> {
   if (doc.withdrawn_at) throw withdrawnError(doc.withdrawn_at);
-  const row = await ctx.db.selectFrom('meeting_documents').select('content').where('id', '=', doc.id).executeTakeFirstOrThrow();
+  // Read and checked in one query: the meeting may have ended since `doc` was read.
+  const row = await ctx.db.selectFrom('meeting_documents').select('content').where('id', '=', doc.id).where('withdrawn_at', 'is', null).executeTakeFirst();
+  if (!row) throw withdrawnError(null);
   if (confidential) {
     await recordAudit(ctx.db, { at: ctx.clock.now(), actor: actor.username, action: 'meeting.document_view', object: `meeting:${doc.meeting_id}`, result: 'success', sourceIp: actor.sourceIp, detail: { document_id: doc.id } });
   }
@@ -677,7 +737,8 @@ export interface RoomDevice {
 }
 
 /** What a terminal shows: its room with the room's devices, the meeting running now or next today, and its seat. */
-export async function currentForKiosk(ctx: ServiceContext, kiosk: Kiosk): Promise<{ room: { id: string; name: string; devices: RoomDevice[] } | null; meeting: MeetingView | null; seat: SeatView | null }> {
+export async function currentForKiosk(ctx: ServiceContext, kiosk: Kiosk, actor: Actor): Promise<{ room: { id: string; name: string; devices: RoomDevice[] } | null; meeting: MeetingView | null; seat: SeatView | null }> {
+  requirePermission(actor, 'kiosk.meeting');
   const room = kiosk.roomId === null ? undefined : await ctx.db.selectFrom('meeting_rooms').selectAll().where('id', '=', kiosk.roomId).executeTakeFirst();
   if (!room) return { room: null, meeting: null, seat: null };
   const devices = room.devices.length ? await ctx.db.selectFrom('devices').select(['id', 'name', 'profile', 'availability', 'state']).where('id', 'in', room.devices).orderBy('id').execute() : [];
@@ -706,6 +767,7 @@ export async function currentForKiosk(ctx: ServiceContext, kiosk: Kiosk): Promis
  * terminal changes nothing.
  */
 export async function kioskSignIn(ctx: ServiceContext, kiosk: Kiosk, actor: Actor, meetingId: number, userId: number): Promise<SeatView> {
+  requirePermission(actor, 'kiosk.meeting');
   const now = ctx.clock.now();
   return ctx.db.transaction().execute(async (trx) => {
     const session = await roomMeeting(trx, kiosk, meetingId, true);
@@ -755,6 +817,43 @@ export async function lateSignIn(ctx: ServiceContext, actor: Actor, meetingId: n
   return (await participantsOf(ctx.db, meetingId)).find((p) => p.user_id === userId)!;
 }
 
+/**
+ * The chair or secretary (or an organiser) frees a participant's terminal, taken by mistake or by
+ * somebody else: the sign-in stays, and the participant signs in again at a terminal. Not while a
+ * vote is open, so no seat changes hands in the middle of one.
+ */
+export async function releaseSeat(ctx: ServiceContext, actor: Actor, meetingId: number, participantId: number): Promise<ParticipantView> {
+  const now = ctx.clock.now();
+  await ctx.db.transaction().execute(async (trx) => {
+    const access = await reachMeeting(trx, actor, meetingId, true);
+    if (!access.manager) requireMeetingRole(access, ['chair', 'secretary']);
+    requireNotEnded(access.session);
+    if (!access.participants.some((p) => p.id === participantId)) throw notFound('PARTICIPANT_NOT_FOUND', `Participant ${participantId} does not take part in this meeting. / 该人员不是本次会议的参会人。`);
+    const open = await trx.selectFrom('meeting_votes').select('title').where('meeting_id', '=', meetingId).where('status', '=', 'open').executeTakeFirst();
+    if (open) throw conflict('VOTE_OPEN', `Close the vote "${open.title}" before releasing a seat. / 请先结束表决「${open.title}」再解除座席。`);
+    const seat = await trx.deleteFrom('meeting_seats').where('meeting_id', '=', meetingId).where('participant_id', '=', participantId).returning(['kiosk_id']).executeTakeFirst();
+    if (!seat) throw notFound('SEAT_NOT_FOUND', 'This participant is not seated at a terminal. / 该参会人未在任何终端就座。');
+    await audit(trx, actor, now, 'meeting.seat_release', `meeting:${meetingId}`, { participant_id: participantId, kiosk_id: seat.kiosk_id });
+    await meetingEvent(trx, meetingId, { type: 'seat.released', participant_id: participantId, kiosk_id: seat.kiosk_id });
+  });
+  return (await participantsOf(ctx.db, meetingId)).find((p) => p.id === participantId)!;
+}
+
+/**
+ * Frees the seats a terminal holds in meetings not yet ended, for the kiosks module when a terminal is
+ * revoked; the caller audits the revocation and may record the seats returned with it.
+ */
+export async function releaseSeatsOfKiosk(trx: Transaction<Database>, kioskId: number): Promise<{ meeting_id: number; participant_id: number }[]> {
+  const released = await trx
+    .deleteFrom('meeting_seats')
+    .where('kiosk_id', '=', kioskId)
+    .where('meeting_id', 'in', trx.selectFrom('meeting_sessions').select('id').where('ended_at', 'is', null))
+    .returning(['meeting_id', 'participant_id'])
+    .execute();
+  for (const s of released) await meetingEvent(trx, s.meeting_id, { type: 'seat.released', participant_id: s.participant_id, kiosk_id: kioskId });
+  return released;
+}
+
 // ---------------------------------------------------------------------------------------------
 // At the seat: documents, the presenter's page, annotations
 
@@ -768,12 +867,14 @@ async function seatDocument(db: Db | Transaction<Database>, kiosk: Kiosk, docume
 
 /** A document for the terminal's seat; a confidential meeting's documents are gone once it ended (410). */
 export async function documentForKiosk(ctx: ServiceContext, kiosk: Kiosk, actor: Actor, documentId: number): Promise<DocumentFile> {
+  requirePermission(actor, 'kiosk.meeting');
   const { doc, session } = await seatDocument(ctx.db, kiosk, documentId);
   return readDocument(ctx, actor, doc, session.confidential);
 }
 
 /** The presenter turns a page (or opens another document); everybody's terminal follows. */
 export async function turnPage(ctx: ServiceContext, kiosk: Kiosk, actor: Actor, input: { meeting_id: number; document_id: number; page: number }): Promise<PresenterView> {
+  requirePermission(actor, 'kiosk.meeting');
   const now = ctx.clock.now();
   return ctx.db.transaction().execute(async (trx) => {
     const session = await roomMeeting(trx, kiosk, input.meeting_id);
@@ -796,6 +897,7 @@ export async function turnPage(ctx: ServiceContext, kiosk: Kiosk, actor: Actor, 
 
 /** Saves the seat's own strokes on one page of a document; nobody else sees them. */
 export async function saveAnnotations(ctx: ServiceContext, kiosk: Kiosk, actor: Actor, input: { document_id: number; page: number; strokes: unknown[] }): Promise<void> {
+  requirePermission(actor, 'kiosk.meeting');
   const strokes = JSON.stringify(input.strokes);
   const bytes = Buffer.byteLength(strokes);
   if (bytes > MAX_STROKES_BYTES) throw badRequest('ANNOTATIONS_TOO_LARGE', `Annotations are ${MAX_STROKES_BYTES / 1024} KB per page at most. / 每页批注不得超过 64 KB。`);
@@ -814,7 +916,8 @@ export async function saveAnnotations(ctx: ServiceContext, kiosk: Kiosk, actor: 
   });
 }
 
-export async function listAnnotations(ctx: ServiceContext, kiosk: Kiosk, documentId: number): Promise<{ page: number; strokes: unknown[]; updated_at: string }[]> {
+export async function listAnnotations(ctx: ServiceContext, kiosk: Kiosk, actor: Actor, documentId: number): Promise<{ page: number; strokes: unknown[]; updated_at: string }[]> {
+  requirePermission(actor, 'kiosk.meeting');
   const { seat } = await seatDocument(ctx.db, kiosk, documentId);
   const rows = await ctx.db.selectFrom('meeting_annotations').select(['page', 'strokes', 'updated_at']).where('participant_id', '=', seat.participant_id).where('document_id', '=', documentId).orderBy('page').execute();
   return rows.map((r) => ({ page: r.page, strokes: r.strokes, updated_at: r.updated_at.toISOString() }));
@@ -890,6 +993,7 @@ export async function openVote(ctx: ServiceContext, actor: Actor, meetingId: num
     if (other) throw conflict('ANOTHER_VOTE_OPEN', `Close the vote "${other.title}" first. / 请先结束表决「${other.title}」。`);
     const eligible = access.participants.filter((p) => p.role !== 'observer').length;
     const vote = await trx.updateTable('meeting_votes').set({ status: 'open', opened_at: now, eligible }).where('id', '=', voteId).returningAll().executeTakeFirstOrThrow();
+    if (vote.anonymous) await trx.insertInto('meeting_vote_counts').values(vote.options.map((choice) => ({ vote_id: voteId, choice, n: 0 }))).execute();
     await audit(trx, actor, now, 'meeting.vote_open', `meeting:${meetingId}`, { vote_id: voteId, eligible });
     await meetingEvent(trx, meetingId, { type: 'vote.opened', vote_id: voteId });
     return { vote, me };
@@ -905,29 +1009,37 @@ export async function closeVote(ctx: ServiceContext, actor: Actor, meetingId: nu
     const me = requireMeetingRole(access, ['chair', 'secretary']);
     const before = await lockVote(trx, meetingId, voteId);
     if (before.status !== 'open') throw conflict('VOTE_NOT_OPEN', `The vote is ${before.status}, not open. / 该表决未在进行中。`);
-    const counted = await trx.selectFrom('meeting_ballots').select(['choice', (eb) => eb.fn.countAll().as('n')]).where('vote_id', '=', voteId).groupBy('choice').execute();
-    const tally = Object.fromEntries(before.options.map((o) => [o, Number(counted.find((c) => c.choice === o)?.n ?? 0)]));
-    const cast = Object.values(tally).reduce((a, b) => a + b, 0);
-    const passed = votePassed(before.rule, tally[before.options[0]!]!, cast, before.eligible!);
-    const vote = await trx
-      .updateTable('meeting_votes')
-      .set({ status: 'closed', closed_at: now, tally: JSON.stringify(tally), cast_count: cast, passed })
-      .where('id', '=', voteId)
-      .returningAll()
-      .executeTakeFirstOrThrow();
-    await audit(trx, actor, now, 'meeting.vote_close', `meeting:${meetingId}`, { vote_id: voteId, rule: before.rule, eligible: before.eligible, cast, tally, passed });
-    await meetingEvent(trx, meetingId, { type: 'vote.closed', vote_id: voteId, tally, passed });
-    return { vote, me };
+    return { vote: await recordVoteResult(trx, actor, now, before), me };
   });
   return voteView(ctx.db, vote, me.id);
 }
 
+/** Counts a locked open vote (its counters if anonymous, its ballots if named), applies its rule and closes it. */
+async function recordVoteResult(trx: Transaction<Database>, actor: Actor, now: Date, before: MeetingVoteRow): Promise<MeetingVoteRow> {
+  const counted = before.anonymous
+    ? await trx.selectFrom('meeting_vote_counts').select(['choice', 'n']).where('vote_id', '=', before.id).execute()
+    : await trx.selectFrom('meeting_ballots').select(['choice', (eb) => eb.fn.countAll().as('n')]).where('vote_id', '=', before.id).groupBy('choice').execute();
+  const tally = Object.fromEntries(before.options.map((o) => [o, Number(counted.find((c) => c.choice === o)?.n ?? 0)]));
+  const cast = Object.values(tally).reduce((a, b) => a + b, 0);
+  const passed = votePassed(before.rule, tally[before.options[0]!]!, cast, before.eligible!);
+  const vote = await trx
+    .updateTable('meeting_votes')
+    .set({ status: 'closed', closed_at: now, tally: JSON.stringify(tally), cast_count: cast, passed })
+    .where('id', '=', before.id)
+    .returningAll()
+    .executeTakeFirstOrThrow();
+  await audit(trx, actor, now, 'meeting.vote_close', `meeting:${before.meeting_id}`, { vote_id: before.id, rule: before.rule, eligible: before.eligible, cast, tally, passed });
+  await meetingEvent(trx, before.meeting_id, { type: 'vote.closed', vote_id: before.id, tally, passed });
+  return vote;
+}
+
 /**
- * A ballot from a terminal's seat, once per participant. "Has voted" is its own row; for an anonymous
- * vote the ballot carries only the choice (a random id, no time, no participant), so nothing links it
- * back to the voter. Observers do not vote.
+ * A ballot from a terminal's seat, once per participant. "Has voted" is its own row. A named vote keeps
+ * the ballot; an anonymous one only adds to its counters, and rewrites all of them, so no row, order or
+ * row version in the database links a choice to its voter. Observers do not vote.
  */
 export async function castBallot(ctx: ServiceContext, kiosk: Kiosk, actor: Actor, input: { vote_id: number; choice: string }): Promise<void> {
+  requirePermission(actor, 'kiosk.meeting');
   const now = ctx.clock.now();
   await ctx.db.transaction().execute(async (trx) => {
     const vote = await trx.selectFrom('meeting_votes').selectAll().where('id', '=', input.vote_id).forShare().executeTakeFirst();
@@ -944,7 +1056,15 @@ export async function castBallot(ctx: ServiceContext, kiosk: Kiosk, actor: Actor
       .returning('vote_id')
       .executeTakeFirst();
     if (!first) throw conflict('ALREADY_VOTED', 'You have already voted. / 您已投票。');
-    await trx.insertInto('meeting_ballots').values({ id: randomUUID(), vote_id: vote.id, choice: input.choice, participant_id: vote.anonymous ? null : seat.participant_id }).execute();
+    if (vote.anonymous) {
+      await trx
+        .updateTable('meeting_vote_counts')
+        .set((eb) => ({ n: eb('n', '+', eb.case().when('choice', '=', input.choice).then(1).else(0).end()) }))
+        .where('vote_id', '=', vote.id)
+        .execute();
+    } else {
+      await trx.insertInto('meeting_ballots').values({ vote_id: vote.id, participant_id: seat.participant_id, choice: input.choice }).execute();
+    }
     const cast = await trx.selectFrom('meeting_vote_voters').select((eb) => eb.fn.countAll().as('n')).where('vote_id', '=', vote.id).executeTakeFirstOrThrow();
     await audit(trx, actor, now, 'meeting.ballot', `meeting:${vote.meeting_id}`, { vote_id: vote.id, participant_id: seat.participant_id });
     await meetingEvent(trx, vote.meeting_id, { type: 'ballot', vote_id: vote.id, cast: Number(cast.n) });

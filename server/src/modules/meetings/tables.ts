@@ -122,12 +122,18 @@ export interface MeetingVoteVotersTable {
   kiosk_id: number;
 }
 
+/** A named vote's ballot. */
 export interface MeetingBallotsTable {
-  id: string;
+  vote_id: number;
+  participant_id: number;
+  choice: string;
+}
+
+/** An anonymous vote's count for one choice. */
+export interface MeetingVoteCountsTable {
   vote_id: number;
   choice: string;
-  /** null for an anonymous vote */
-  participant_id: number | null;
+  n: number;
 }
 
 export interface MeetingMinutesTable {
@@ -155,5 +161,6 @@ export interface MeetingsTables {
   meeting_votes: MeetingVotesTable;
   meeting_vote_voters: MeetingVoteVotersTable;
   meeting_ballots: MeetingBallotsTable;
+  meeting_vote_counts: MeetingVoteCountsTable;
   meeting_minutes: MeetingMinutesTable;
 }
