@@ -98,10 +98,13 @@ export function can(role: string, permission: Permission): boolean {
   return Object.hasOwn(KIOSK_GRANTS, role) && KIOSK_GRANTS[role as keyof typeof KIOSK_GRANTS].includes(permission);
 }
 
+/** Whether an actor (a user, a kiosk, or the system without a role) holds `permission`. */
+export const may = (actor: { role: string | null }, permission: Permission): boolean => !!actor.role && can(actor.role, permission);
+
 /**
  * Refuses an actor whose role lacks `permission`. Services check again what their route checked:
  * they are also called by jobs, the CLI, the demo and other modules.
  */
 export function requirePermission(actor: { role: string | null }, permission: Permission): void {
-  if (!actor.role || !can(actor.role, permission)) throw forbidden('FORBIDDEN', 'Your role may not do this. / 您的角色无权执行此操作。');
+  if (!may(actor, permission)) throw forbidden('FORBIDDEN', 'Your role may not do this. / 您的角色无权执行此操作。');
 }

@@ -5,7 +5,7 @@ import type { Db } from '../../db/index.js';
 import type { ConflictCheckRow, Database } from '../../db/schema.js';
 import { badRequest, conflict, forbidden, notFound } from '../../errors.js';
 import { appendAudit, canonicalJson } from '../audit/service.js';
-import { can } from '../auth/roles.js';
+import { may } from '../auth/roles.js';
 import { maskIdNumber, maskName } from '../clients/identifiers.js';
 import { visibleMatterIds } from '../matters/access.js';
 import { announce } from '../realtime/hub.js';
@@ -119,7 +119,7 @@ export async function findConflictCheck(ctx: ServiceContext, actor: Actor, id: n
 }
 
 function isReviewer(actor: Actor): boolean {
-  return !!actor.role && can(actor.role, 'conflicts.review');
+  return may(actor, 'conflicts.review');
 }
 
 export async function listConflictChecks(ctx: ServiceContext, actor: Actor, filter: { status?: ConflictCheckRow['status']; limit: number }): Promise<ConflictCheckRow[]> {

@@ -2,6 +2,7 @@ import { randomInt } from 'node:crypto';
 import type { ServiceContext } from '../../context.js';
 import { SYSTEM_ACTOR } from '../../context.js';
 import { appendAudit } from '../audit/service.js';
+import { readSetting, writeSetting } from '../../db/settings.js';
 import type { Role } from '../auth/roles.js';
 import { countUsers, createUser } from '../users/service.js';
 import { seedDemoDoors } from '../doors/service.js';
@@ -54,7 +55,7 @@ export async function loadDemoFirm(ctx: ServiceContext): Promise<DemoAccount[] |
     accounts.push({ username: person.username, displayName: person.displayName, role: person.role, oneTimePassword });
   }
   await ctx.db.transaction().execute(async (trx) => {
-    await trx.insertInto('settings').values({ key: 'firm', value: JSON.stringify(DEMO_FIRM) }).onConflict((oc) => oc.column('key').doUpdateSet({ value: JSON.stringify(DEMO_FIRM) })).execute();
+    await writeSetting(trx, 'firm', DEMO_FIRM);
     await appendAudit(trx, { at: ctx.clock.now(), actor: 'system', action: 'demo.load', object: 'firm', result: 'success', detail: { accounts: accounts.length } });
   });
   await loadDemoPractice(ctx);
@@ -68,8 +69,7 @@ export async function loadDemoFirm(ctx: ServiceContext): Promise<DemoAccount[] |
 
 /** True for an instance loaded with the demo firm, whose simulated building `serve --demo` runs. */
 export async function isDemoFirm(ctx: ServiceContext): Promise<boolean> {
-  const row = await ctx.db.selectFrom('settings').select('value').where('key', '=', 'firm').executeTakeFirst();
-  return (row?.value as { demo?: boolean } | undefined)?.demo === true;
+  return ((await readSetting(ctx.db, 'firm')) as { demo?: boolean } | undefined)?.demo === true;
 }
 
 const GROUPS = ['ABCDEFGHJKLMNPQRSTUVWXYZ', 'abcdefghijkmnopqrstuvwxyz', '23456789'];

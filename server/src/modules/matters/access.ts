@@ -3,14 +3,14 @@ import type { Actor } from '../../context.js';
 import type { Db } from '../../db/index.js';
 import type { Database } from '../../db/schema.js';
 import { notFound } from '../../errors.js';
-import { can } from '../auth/roles.js';
+import { may } from '../auth/roles.js';
 
 /**
  * Matter visibility (Z6.3.3.4): the director and the administrative roles see every matter; everyone
  * else sees the matters they created or are on the team of.
  */
 export function seesAllMatters(actor: Actor): boolean {
-  return !!actor.role && can(actor.role, 'matters.read_all');
+  return may(actor, 'matters.read_all');
 }
 
 /** A where-clause over a `matters` row aliased `m`, true for the matters the actor may see. */

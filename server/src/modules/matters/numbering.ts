@@ -5,6 +5,7 @@ import { shanghaiYear } from '../../calendar.js';
 import type { Actor, ServiceContext } from '../../context.js';
 import { badRequest } from '../../errors.js';
 import { appendAudit } from '../audit/service.js';
+import { readSetting, writeSetting } from '../../db/settings.js';
 
 /** Matter types (案件类型), their Chinese names and the character code that goes into the matter number. */
 export const MATTER_TYPES = {
@@ -53,8 +54,7 @@ export function validatePattern(pattern: string): void {
 }
 
 export async function numberingSettings(db: Db): Promise<NumberingSettings> {
-  const row = await db.selectFrom('settings').select('value').where('key', '=', 'matter_numbering').executeTakeFirst();
-  return { ...DEFAULT_NUMBERING, ...((row?.value as Partial<NumberingSettings> | undefined) ?? {}) };
+  return { ...DEFAULT_NUMBERING, ...(((await readSetting(db, 'matter_numbering')) as Partial<NumberingSettings> | undefined) ?? {}) };
 }
 
 /** Sets the numbering; it applies to the next matter opened. Audited with the change. */
@@ -63,8 +63,7 @@ export async function updateNumberingSettings(ctx: ServiceContext, actor: Actor,
   const value: NumberingSettings = { pattern: next.pattern.trim(), firm_abbreviation: next.firm_abbreviation.trim() };
   await ctx.db.transaction().execute(async (trx) => {
     const before = await numberingSettings(trx);
-    const json = JSON.stringify(value);
-    await trx.insertInto('settings').values({ key: 'matter_numbering', value: json }).onConflict((oc) => oc.column('key').doUpdateSet({ value: json })).execute();
+    await writeSetting(trx, 'matter_numbering', value);
     await appendAudit(trx, { at: ctx.clock.now(), actor: actor.username, action: 'settings.matter_numbering', object: 'settings:matter_numbering', result: 'success', sourceIp: actor.sourceIp, detail: { from: before, to: value } });
   });
   return value;

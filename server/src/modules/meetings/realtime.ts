@@ -58,6 +58,8 @@ export function startMeetingRealtime(app: FastifyInstance): void {
     await learnMeetings(db, 'current', new Date(clock.now().getTime() - RECENT_MS));
   });
   const deliverDevice = async (deviceId: string) => {
+    // Device reports come often; with no room screen connected to this process there is nothing to read.
+    if (!app.realtime.hasSubscribers('room:', { prefix: true })) return;
     const rooms = (await db.selectFrom('meeting_rooms').select(['id', 'devices']).execute()).filter((r) => r.devices.includes(deviceId) && app.realtime.hasSubscribers(`room:${r.id}`));
     if (rooms.length === 0) return;
     const d = await db.selectFrom('devices').select(['id', 'availability', 'state']).where('id', '=', deviceId).executeTakeFirst();

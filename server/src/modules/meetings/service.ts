@@ -7,7 +7,7 @@ import type { Availability, Database } from '../../db/schema.js';
 import type { Job } from '../../scheduler.js';
 import { AppError, badRequest, conflict, forbidden, notFound } from '../../errors.js';
 import { appendAudit, recordAudit } from '../audit/service.js';
-import { can, requirePermission } from '../auth/roles.js';
+import { can, may, requirePermission } from '../auth/roles.js';
 import type { Kiosk } from '../kiosks/service.js';
 import { announce } from '../realtime/hub.js';
 import { inspectPdf, MAX_PDF_BYTES } from './pdf.js';
@@ -318,7 +318,7 @@ async function reachMeeting(db: Db | Transaction<Database>, actor: Actor, id: nu
   let query = db.selectFrom('meeting_sessions').selectAll().where('id', '=', id);
   if (lock) query = query.forUpdate();
   const session = await query.executeTakeFirst();
-  const manager = !!actor.role && can(actor.role, 'meetings.manage');
+  const manager = may(actor, 'meetings.manage');
   if (!session) throw meetingNotFound(id);
   const participants = await db.selectFrom('meeting_participants').select(['id', 'user_id', 'role']).where('meeting_id', '=', id).execute();
   const me = participants.find((p) => p.user_id === actor.userId) ?? null;

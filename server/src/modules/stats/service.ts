@@ -8,6 +8,7 @@ import { announce } from '../realtime/hub.js';
 import { requirePermission } from '../auth/roles.js';
 import { MATTER_TYPES, type MatterType } from '../matters/numbering.js';
 import { RECORD_TYPES } from '../meetings/service.js';
+import { readSetting, writeSetting } from '../../db/settings.js';
 
 /**
  * Firm statistics for wall screens and management (Z6.4.3). Counts only: no client, party or visitor
@@ -40,8 +41,7 @@ export interface StatsSettings {
 }
 
 export async function statsSettings(db: Db): Promise<StatsSettings> {
-  const row = await db.selectFrom('settings').select('value').where('key', '=', STATS_SETTINGS_KEY).executeTakeFirst();
-  return { show_revenue: (row?.value as Partial<StatsSettings> | undefined)?.show_revenue === true };
+  return { show_revenue: ((await readSetting(db, STATS_SETTINGS_KEY)) as Partial<StatsSettings> | undefined)?.show_revenue === true };
 }
 
 export async function updateStatsSettings(ctx: ServiceContext, actor: Actor, next: StatsSettings): Promise<StatsSettings> {
@@ -50,8 +50,7 @@ export async function updateStatsSettings(ctx: ServiceContext, actor: Actor, nex
   const now = ctx.clock.now();
   await ctx.db.transaction().execute(async (trx) => {
     const before = await statsSettings(trx);
-    const json = JSON.stringify(next);
-    await trx.insertInto('settings').values({ key: STATS_SETTINGS_KEY, value: json }).onConflict((oc) => oc.column('key').doUpdateSet({ value: json })).execute();
+    await writeSetting(trx, STATS_SETTINGS_KEY, next);
     // Walls show the change at once: the announcement reaches the stats publisher of every process.
     await announce(trx, { topic: 'stats', data: { type: 'settings.changed' } });
     await appendAudit(trx, { at: now, actor: actor.username, action: 'settings.stats', object: `settings:${STATS_SETTINGS_KEY}`, result: 'success', sourceIp: actor.sourceIp, detail: { show_revenue: { from: before.show_revenue, to: next.show_revenue } } });

@@ -8,6 +8,7 @@ import { dateDayNumber, shanghaiDayNumber } from '../../calendar.js';
 import { formatFen, toFen } from '../fees/service.js';
 import { matterVisibleTo, seesAllMatters } from '../matters/access.js';
 import { announce } from '../realtime/hub.js';
+import { readSetting, writeSetting } from '../../db/settings.js';
 
 /**
  * Matter tracking (Z6.3.3.5, with Z6.3.3.2's duty to inform the client): a daily scan raises an
@@ -58,8 +59,7 @@ function validSetting(key: keyof TrackingSettings, value: unknown): value is num
 
 /** The stored settings over the defaults; a stored value out of range falls back to its default. */
 export async function trackingSettings(db: Db): Promise<TrackingSettings> {
-  const row = await db.selectFrom('settings').select('value').where('key', '=', TRACKING_SETTINGS_KEY).executeTakeFirst();
-  const stored = (row?.value ?? {}) as Record<string, unknown>;
+  const stored = ((await readSetting(db, TRACKING_SETTINGS_KEY)) ?? {}) as Record<string, unknown>;
   const out = { ...DEFAULT_TRACKING };
   for (const key of SETTING_KEYS) if (validSetting(key, stored[key])) out[key] = stored[key];
   return out;
@@ -77,8 +77,7 @@ export async function updateTrackingSettings(ctx: ServiceContext, actor: Actor, 
   const now = ctx.clock.now();
   await ctx.db.transaction().execute(async (trx) => {
     const before = await trackingSettings(trx);
-    const json = JSON.stringify(value);
-    await trx.insertInto('settings').values({ key: TRACKING_SETTINGS_KEY, value: json }).onConflict((oc) => oc.column('key').doUpdateSet({ value: json })).execute();
+    await writeSetting(trx, TRACKING_SETTINGS_KEY, value);
     const diff = Object.fromEntries(SETTING_KEYS.filter((k) => before[k] !== value[k]).map((k) => [k, { from: before[k], to: value[k] }]));
     await appendAudit(trx, { at: now, actor: actor.username, action: 'settings.matter_tracking', object: `settings:${TRACKING_SETTINGS_KEY}`, result: 'success', sourceIp: actor.sourceIp, detail: diff });
   });

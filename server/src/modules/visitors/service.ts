@@ -8,7 +8,7 @@ import { AppError, badRequest, conflict, forbidden, notFound } from '../../error
 import type { Job } from '../../scheduler.js';
 import { appendAudit } from '../audit/service.js';
 import { hashToken } from '../auth/service.js';
-import { can, requirePermission, ROLE_NAMES, type Permission } from '../auth/roles.js';
+import { can, may, requirePermission, ROLE_NAMES } from '../auth/roles.js';
 import { checkResidentId, maskIdNumber, maskName, maskPhone } from '../clients/identifiers.js';
 import { findConflicts } from '../conflicts/engine.js';
 import type { DeviceBridge } from '../devices/bridge.js';
@@ -18,6 +18,7 @@ import { newShortCode, normalizeEnrolmentCode, type Kiosk } from '../kiosks/serv
 import { assertMatterVisible } from '../matters/access.js';
 import { announce } from '../realtime/hub.js';
 import type { Screening, ScreeningMatch, VisitRow, VisitStatus } from './tables.js';
+import { readSetting, writeSetting } from '../../db/settings.js';
 
 /**
  * Lobby visitor management (T/ZSM 0038-2024 Z4.2, Z6.4.3). A visit is pre-registered by its host or
@@ -63,8 +64,7 @@ const inRange = (key: keyof typeof VISITOR_SETTING_LIMITS, value: unknown): valu
 
 /** The stored settings over the defaults; a stored value out of range falls back to its default. */
 export async function visitorSettings(db: Db): Promise<VisitorSettings> {
-  const row = await db.selectFrom('settings').select('value').where('key', '=', VISITORS_SETTINGS_KEY).executeTakeFirst();
-  const stored = (row?.value ?? {}) as Record<string, unknown>;
+  const stored = ((await readSetting(db, VISITORS_SETTINGS_KEY)) ?? {}) as Record<string, unknown>;
   return {
     retention_days: inRange('retention_days', stored.retention_days) ? stored.retention_days : DEFAULT_VISITOR_SETTINGS.retention_days,
     pass_hours: inRange('pass_hours', stored.pass_hours) ? stored.pass_hours : DEFAULT_VISITOR_SETTINGS.pass_hours,
@@ -89,8 +89,7 @@ export async function updateVisitorSettings(ctx: ServiceContext, actor: Actor, n
       if (missing.length) throw badRequest('UNKNOWN_DOOR', `No door ${missing.join(', ')}. / 门不存在：${missing.join('、')}。`);
     }
     const before = await visitorSettings(trx);
-    const json = JSON.stringify(value);
-    await trx.insertInto('settings').values({ key: VISITORS_SETTINGS_KEY, value: json }).onConflict((oc) => oc.column('key').doUpdateSet({ value: json })).execute();
+    await writeSetting(trx, VISITORS_SETTINGS_KEY, value);
     await appendAudit(trx, { at: now, actor: actor.username, action: 'settings.visitors', object: `settings:${VISITORS_SETTINGS_KEY}`, result: 'success', sourceIp: actor.sourceIp, detail: { from: before, to: value } });
   });
   return value;
@@ -172,7 +171,7 @@ async function passDoors(db: Db, credentialIds: number[]): Promise<Map<number, s
 }
 
 /** Who sees why a visit was flagged: the reviewers and the front desk, not every host. */
-const seesMatches = (actor: Actor) => hasPermission(actor, 'conflicts.review') || hasPermission(actor, 'visitors.manage');
+const seesMatches = (actor: Actor) => may(actor, 'conflicts.review') || may(actor, 'visitors.manage');
 
 async function present(db: Db, actor: Actor, rows: Loaded[]): Promise<VisitView[]> {
   const doors = await passDoors(db, rows.map((r) => r.pass_credential_id).filter((id): id is number => id !== null));
@@ -222,13 +221,10 @@ const visitNotFound = (id: number) => notFound('VISIT_NOT_FOUND', `No visit ${id
 // ---------------------------------------------------------------------------------------------
 // Checks
 
-function hasPermission(actor: Actor, permission: Permission): boolean {
-  return !!actor.role && can(actor.role, permission);
-}
 
 
 function requireLobbyKiosk(actor: Actor): void {
-  if (!hasPermission(actor, 'kiosk.lobby')) throw forbidden('FORBIDDEN', 'Only an enrolled lobby kiosk may do this. / 仅前台自助终端可执行此操作。');
+  if (!may(actor, 'kiosk.lobby')) throw forbidden('FORBIDDEN', 'Only an enrolled lobby kiosk may do this. / 仅前台自助终端可执行此操作。');
 }
 
 /** Roles that may receive visitors: whoever may pre-register one. */
@@ -360,7 +356,7 @@ export async function createInvitation(ctx: ServiceContext, actor: Actor, input:
   requirePermission(actor, 'visitors.invite');
   const hostId = input.host_user_id ?? actor.userId;
   if (hostId === null) throw badRequest('INVALID_HOST', 'Name the host (host_user_id). / 请指定被访人。');
-  if (hostId !== actor.userId && !hasPermission(actor, 'visitors.manage')) {
+  if (hostId !== actor.userId && !may(actor, 'visitors.manage')) {
     throw forbidden('FORBIDDEN_HOST', 'You may invite visitors for yourself only; the front desk registers visitors of others. / 您只能为本人预约访客，代他人预约请联系前台。');
   }
   const name = requiredText(input.visitor_name, 'visitor_name', '访客姓名');
@@ -434,9 +430,9 @@ export interface VisitFilter {
 /** The visits an actor may see: the front desk all; reviewers their own and every flagged one; hosts their own. */
 function visibleTo(actor: Actor) {
   return (eb: ExpressionBuilder<Database & { v: Database['visitor_visits'] }, 'v'>) => {
-    if (hasPermission(actor, 'visitors.manage')) return eb.lit(true);
+    if (may(actor, 'visitors.manage')) return eb.lit(true);
     const own = eb('v.host_user_id', '=', actor.userId ?? -1);
-    if (!hasPermission(actor, 'conflicts.review')) return own;
+    if (!may(actor, 'conflicts.review')) return own;
     return eb.or([own, eb(sql<boolean>`coalesce((v.screening ->> 'flagged')::boolean, false)`, '=', true)]);
   };
 }
@@ -557,7 +553,7 @@ export async function cancelVisit(ctx: ServiceContext, actor: Actor, id: number)
   requirePermission(actor, 'visitors.invite');
   const now = ctx.clock.now();
   const visit = await loadVisit(ctx.db, now, id);
-  if (!visit || (visit.host_user_id !== actor.userId && !hasPermission(actor, 'visitors.manage'))) throw visitNotFound(id);
+  if (!visit || (visit.host_user_id !== actor.userId && !may(actor, 'visitors.manage'))) throw visitNotFound(id);
   if (!['invited', 'flagged'].includes(visit.current_status) || visit.checked_in_at !== null) {
     throw conflict('NOT_CANCELLABLE', `Visit ${id} is ${visit.current_status}; only a visit not yet arrived can be cancelled. / 仅可取消尚未到访的预约。`);
   }
@@ -971,7 +967,7 @@ export async function seedDemoVisitors(ctx: ServiceContext): Promise<void> {
   // This afternoon at three, or an hour from now on the half hour when three o'clock has passed.
   const expected = new Date(Math.max(today.getTime() + 15 * HOUR_MS, Math.ceil((now.getTime() + HOUR_MS) / (30 * 60_000)) * 30 * 60_000));
   const door = await ctx.db.selectFrom('doors').select('id').where('id', '=', 'main-entrance').executeTakeFirst();
-  const configured = await ctx.db.selectFrom('settings').select('key').where('key', '=', VISITORS_SETTINGS_KEY).executeTakeFirst();
+  const configured = (await readSetting(ctx.db, VISITORS_SETTINGS_KEY)) !== undefined;
   const settings: VisitorSettings = { ...DEFAULT_VISITOR_SETTINGS, pass_doors: door ? [door.id] : [] };
 
   const visits = [
@@ -985,7 +981,7 @@ export async function seedDemoVisitors(ctx: ServiceContext): Promise<void> {
     const pass = door
       ? await issueVisitorPassIn({ ...ctx, db: trx }, system, { visitor_name: `访客 ${maskName(onSite.visitor_name)}`, doors: [door.id], valid_until: new Date(now.getTime() + 3 * HOUR_MS).toISOString(), kind: 'qr' })
       : null;
-    if (!configured) await trx.insertInto('settings').values({ key: VISITORS_SETTINGS_KEY, value: JSON.stringify(settings) }).execute();
+    if (!configured) await writeSetting(trx, VISITORS_SETTINGS_KEY, settings);
     for (const { code, ...v } of visits) {
       const screening = await screenVisitor(trx, v.visitor_name, v.id_number);
       const status: VisitStatus = v.checked_out_at ? 'checked_out' : v.checked_in_at ? 'checked_in' : screening.flagged ? 'flagged' : 'invited';
