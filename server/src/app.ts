@@ -33,6 +33,15 @@ import { kiosksRoutes } from './modules/kiosks/routes.js';
 import { visitorsRoutes } from './modules/visitors/routes.js';
 import { meetingsRoutes } from './modules/meetings/routes.js';
 import { statsRoutes } from './modules/stats/routes.js';
+import { portalRoutes } from './modules/portal/routes.js';
+import { notificationsRoutes } from './modules/notifications/routes.js';
+import { archiveRoutes } from './modules/archive/routes.js';
+import { deadlinesRoutes } from './modules/deadlines/routes.js';
+import { documentsRoutes } from './modules/documents/routes.js';
+import { consultationsRoutes } from './modules/consultations/routes.js';
+import { communicationsRoutes } from './modules/communications/routes.js';
+import { invoicesRoutes } from './modules/invoices/routes.js';
+import { evaluationsRoutes } from './modules/evaluations/routes.js';
 import { kioskUiRoutes } from './plugins/kiosk-ui.js';
 
 declare module 'fastify' {
@@ -148,6 +157,15 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(visitorsRoutes);
   await app.register(meetingsRoutes);
   await app.register(statsRoutes);
+  await app.register(portalRoutes);
+  await app.register(notificationsRoutes);
+  await app.register(archiveRoutes);
+  await app.register(deadlinesRoutes);
+  await app.register(documentsRoutes);
+  await app.register(consultationsRoutes);
+  await app.register(communicationsRoutes);
+  await app.register(invoicesRoutes);
+  await app.register(evaluationsRoutes);
   await app.register(kioskUiRoutes);
   return app;
 }

@@ -6,6 +6,8 @@ import { Value } from 'typebox/value';
 import { buildApp } from '../../server/src/app.js';
 import { can, KIOSK_KINDS, ROLE_NAMES, type KioskKind, type Permission, type Role } from '../../server/src/modules/auth/roles.js';
 import { createKiosk, enrolKiosk } from '../../server/src/modules/kiosks/service.js';
+import { createClient } from '../../server/src/modules/clients/service.js';
+import { createPortalSession } from '../../server/src/modules/portal/service.js';
 import { SYSTEM_ACTOR } from '../../server/src/context.js';
 import { createTestUser, createTestInstance, signedIn, STRONG_PASSWORD, isErrorShape } from '../helpers/instance.js';
 
@@ -27,6 +29,8 @@ const PUBLIC_ROUTES = new Set([
   'GET /api/openapi.json',
   // An unenrolled screen must reach its page and the enrolment exchange; all else it shows needs its token.
   'POST /api/kiosk/enrol',
+  // A client enters the portal with the access code its lawyer gave it.
+  'POST /api/portal/enter',
   ...KIOSK_KINDS.flatMap((k) => [`GET /kiosk/${k}`, `GET /kiosk/${k}/`]),
 ]);
 /** The kiosk apps' bundles: public, present once kiosk-ui is built. */
@@ -38,7 +42,7 @@ interface Route {
   key: string;
   method: string;
   url: string;
-  config: { public?: boolean; permission?: Permission; allowDuringPasswordChange?: boolean; agent?: boolean; kiosk?: readonly KioskKind[] };
+  config: { public?: boolean; permission?: Permission; allowDuringPasswordChange?: boolean; agent?: boolean; kiosk?: readonly KioskKind[]; portal?: boolean };
   schema: Schema;
   websocket: boolean;
 }
@@ -61,8 +65,10 @@ const guarded = routes.filter((r) => !r.config.public);
 const agentOnly = guarded.filter((r) => r.config.agent);
 /** routes for enrolled kiosks: no user session of any role gets in */
 const kioskOnly = guarded.filter((r) => r.config.kiosk);
+/** routes for the firm's clients in their portal: no staff session and no kiosk gets in */
+const portalOnly = guarded.filter((r) => r.config.portal);
 /** routes for users (some also admit kiosks, as the WebSocket does) */
-const forUsers = guarded.filter((r) => !r.config.agent && !r.config.kiosk);
+const forUsers = guarded.filter((r) => !r.config.agent && !r.config.kiosk && !r.config.portal);
 
 // One signed-in user per role, and an account the :id routes can point at.
 const users = {} as Record<Role, { id: number; username: string; headers: { authorization: string } }>;
@@ -74,6 +80,9 @@ for (const kind of KIOSK_KINDS) {
   const { kiosk, enrolment_code } = await createKiosk(inst.ctx, SYSTEM_ACTOR, { name: `测试终端 ${kind}`, kind });
   kiosks[kind] = { id: kiosk.id, headers: { authorization: `Bearer ${(await enrolKiosk(inst.ctx, enrolment_code, null)).token}` } };
 }
+// A client with a live portal session.
+const portalClient = await createClient(inst.ctx, { ...SYSTEM_ACTOR, userId: users.lawyer.id, role: 'lawyer' }, { kind: 'organization', name: '矩阵探测有限公司' });
+const portalHeaders = { authorization: `Bearer ${(await createPortalSession(inst.ctx, portalClient.client.id)).token}` };
 
 // ---------------------------------------------------------------------------------------------
 // Plausible, schema-valid requests for any route, built from its own schemas.
@@ -298,7 +307,7 @@ t.test('anonymous callers get 401 with the error shape on every non-public route
     const res = await call(r, {});
     t.equal(res.status, 401, `${r.key} refuses an anonymous caller with 401`);
     t.ok(isErrorShape(res.body), `${r.key}: the body is exactly {"error":{"code","message"}} (${JSON.stringify(res.body)})`);
-    const expected = r.config.agent ? 'AGENT_AUTH_REQUIRED' : r.config.kiosk ? 'KIOSK_AUTH_REQUIRED' : 'AUTH_REQUIRED';
+    const expected = r.config.agent ? 'AGENT_AUTH_REQUIRED' : r.config.kiosk ? 'KIOSK_AUTH_REQUIRED' : r.config.portal ? 'PORTAL_AUTH_REQUIRED' : 'AUTH_REQUIRED';
     t.equal(res.body.error?.code, expected, `${r.key}: the code asks the caller to sign in`);
     t.same(await snapshot(), before, `${r.key}: the anonymous attempt changed nothing`);
   }
@@ -369,6 +378,32 @@ t.test('kiosk routes refuse every user session with 401, and kiosks of another k
       const written = await inst.ctx.db.selectFrom('audit_log').selectAll().where('seq', '>', seq).execute();
       t.match(written, [{ action: 'access.denied', actor: `kiosk:${kiosks[kind].id}`, result: 'denied' }], `${kind} kiosk → ${r.key}: the refusal is audited`);
     }
+  }
+});
+
+t.test('portal routes refuse every staff session and every kiosk with 401; a client’s session passes the access check', async (t) => {
+  t.ok(portalOnly.length >= 1, `there are portal routes (${portalOnly.length})`);
+  for (const r of portalOnly) {
+    for (const headers of [...ROLE_NAMES.map((role) => users[role].headers), ...KIOSK_KINDS.map((kind) => kiosks[kind].headers)]) {
+      const before = await snapshot();
+      const res = await call(r, headers, true);
+      t.equal(res.status, 401, `${r.key} refuses a staff or kiosk token with 401`);
+      t.equal(res.body.error?.code, 'PORTAL_AUTH_REQUIRED', `${r.key}: PORTAL_AUTH_REQUIRED`);
+      t.same(await snapshot(), before, `${r.key}: nothing changed`);
+    }
+    const before = await snapshot();
+    const res = await call(r, portalHeaders, true);
+    t.equal(res.status, 400, `client → ${r.key} passes the access check and fails only validation (${JSON.stringify(res.body)})`);
+    t.same(await snapshot(), before, `client → ${r.key}: the invalid request changed nothing`);
+  }
+});
+
+t.test('a client’s portal session opens no staff, kiosk or agent route', async (t) => {
+  for (const r of guarded.filter((r) => !r.config.portal && !r.websocket)) {
+    const before = await snapshot();
+    const res = await call(r, portalHeaders, true);
+    t.equal(res.status, 401, `client → ${r.key} is refused with 401`);
+    t.same(await snapshot(), before, `client → ${r.key}: nothing changed`);
   }
 });
 

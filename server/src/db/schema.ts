@@ -3,9 +3,29 @@ import type { ColumnType, Generated, Insertable, Selectable } from 'kysely';
 /** Table types of the migrated schema; keep in step with migrations/. */
 import type { VisitorsTables } from '../modules/visitors/tables.js';
 import type { MeetingsTables } from '../modules/meetings/tables.js';
+import type { PortalTables } from '../modules/portal/tables.js';
+import type { NotificationsTables } from '../modules/notifications/tables.js';
+import type { ArchiveTables } from '../modules/archive/tables.js';
+import type { DeadlinesTables } from '../modules/deadlines/tables.js';
+import type { DocumentsTables } from '../modules/documents/tables.js';
+import type { ConsultationsTables } from '../modules/consultations/tables.js';
+import type { CommunicationsTables } from '../modules/communications/tables.js';
+import type { InvoicesTables } from '../modules/invoices/tables.js';
+import type { EvaluationsTables } from '../modules/evaluations/tables.js';
 
 /** Tables of the newer modules are declared in each module's `tables.ts` and joined here. */
-export interface Database extends VisitorsTables, MeetingsTables {
+export interface Database
+  extends VisitorsTables,
+    MeetingsTables,
+    PortalTables,
+    NotificationsTables,
+    ArchiveTables,
+    DeadlinesTables,
+    DocumentsTables,
+    ConsultationsTables,
+    CommunicationsTables,
+    InvoicesTables,
+    EvaluationsTables {
   users: UsersTable;
   sessions: SessionsTable;
   audit_log: AuditLogTable;

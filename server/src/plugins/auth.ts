@@ -7,6 +7,7 @@ import { recordAudit } from '../modules/audit/service.js';
 import { verifyAgentSecret } from '../modules/agents/service.js';
 import { KIOSK_TOKEN_PREFIX, kioskActor, resolveKiosk, type Kiosk } from '../modules/kiosks/service.js';
 import { resolveSession, type Session } from '../modules/auth/service.js';
+import { PORTAL_TOKEN_PREFIX, portalActor, resolvePortal, type PortalClient } from '../modules/portal/service.js';
 import { can, MANAGEMENT_PERMISSIONS, type KioskKind, type Permission } from '../modules/auth/roles.js';
 
 export const SESSION_COOKIE = 'lawbox_session';
@@ -15,6 +16,8 @@ export const SESSION_COOKIE = 'lawbox_session';
  * (The enrolment answer also carries it once, for kiosks that are not browsers; the kiosk apps ignore it.)
  */
 export const KIOSK_COOKIE = 'lawbox_kiosk';
+/** A client's portal session token, set when the client enters an access code: httpOnly as well. */
+export const PORTAL_COOKIE = 'lawbox_portal';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -30,6 +33,8 @@ declare module 'fastify' {
     kiosk?: readonly KioskKind[];
     /** open to enrolled kiosks of any kind as well as to signed-in users (the live-events WebSocket) */
     kioskToo?: boolean;
+    /** for the firm's clients in their portal only (their portal session), never for staff or kiosks */
+    portal?: boolean;
   }
   interface FastifyRequest {
     session: Session | null;
@@ -37,6 +42,8 @@ declare module 'fastify' {
     agentId: string | null;
     /** the enrolled kiosk calling a `kiosk` or `kioskToo` route */
     kiosk: Kiosk | null;
+    /** the client calling a `portal` route */
+    portal: PortalClient | null;
     /** who is acting, for audit records; anonymous before login */
     actor: Actor;
   }
@@ -56,6 +63,13 @@ export function kioskToken(request: FastifyRequest): string | null {
   return request.cookies[KIOSK_COOKIE] ?? null;
 }
 
+/** A portal token: a Bearer header with the portal prefix, else the portal cookie. */
+export function portalToken(request: FastifyRequest): string | null {
+  const header = request.headers.authorization;
+  if (header?.startsWith(`Bearer ${PORTAL_TOKEN_PREFIX}`)) return header.slice(7).trim();
+  return request.cookies[PORTAL_COOKIE] ?? null;
+}
+
 /**
  * Resolves the session of every request and enforces each route's access rule before the body is
  * even read: anonymous → 401, wrong role → 403 (audited), pending password change → 403.
@@ -66,6 +80,7 @@ export default fp(async (app) => {
   app.decorateRequest('actor', null as unknown as Actor);
   app.decorateRequest('agentId', null);
   app.decorateRequest('kiosk', null);
+  app.decorateRequest('portal', null);
 
   const networks = app.services.config.managementNetworks;
   const fromManagementNetwork = (ip: string): boolean => {
@@ -76,6 +91,7 @@ export default fp(async (app) => {
   app.addHook('onRequest', async (request: FastifyRequest, _reply: FastifyReply) => {
     if (request.routeOptions.config.agent) return authenticateAgent(request);
     if (request.routeOptions.config.kiosk) return authenticateKiosk(request, request.routeOptions.config.kiosk);
+    if (request.routeOptions.config.portal) return authenticatePortal(request);
     if (request.routeOptions.config.kioskToo && (await tryKiosk(request))) return;
     const token = bearerToken(request);
     request.session = token ? await resolveSession(app.services, token) : null;
@@ -130,6 +146,17 @@ export default fp(async (app) => {
       await recordAudit(app.services.db, { at: app.services.clock.now(), actor: request.actor.username, action: 'access.denied', object: `${request.method} ${request.routeOptions.url}`, result: 'denied', sourceIp: request.ip, detail: { kiosk_kind: request.kiosk!.kind } });
       throw forbidden('WRONG_KIOSK_KIND', `A ${request.kiosk!.kind} kiosk cannot do this. / 该类终端无权执行此操作。`);
     }
+  }
+
+  /** A portal route: the client's live portal session, or nothing; a staff session does not count. */
+  async function authenticatePortal(request: FastifyRequest): Promise<void> {
+    const token = portalToken(request);
+    const portal = token ? await resolvePortal(app.services, token) : null;
+    request.actor = portal ? portalActor(portal.clientId, request.ip) : { userId: null, username: 'anonymous', role: null, sourceIp: request.ip };
+    if (!portal) {
+      throw unauthorized(token ? 'PORTAL_SESSION_EXPIRED' : 'PORTAL_AUTH_REQUIRED', 'Please open the access code your lawyer gave you. / 请使用律师提供的访问码进入客户门户。');
+    }
+    request.portal = portal;
   }
 
   /** An agent route: the agent's own credential or nothing; a user's session does not count. */

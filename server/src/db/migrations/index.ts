@@ -8,6 +8,13 @@ import * as media from './202611300200-media.js';
 import * as visitors from './202612010000-visitors.js';
 import * as meetings from './202612010100-meetings.js';
 import * as kiosks from './202612010200-kiosks.js';
+import * as portal from './202612020000-portal.js';
+import * as notifications from './202612020100-notifications.js';
+import * as archive from './202612020200-archive.js';
+import * as deadlines from './202612020300-deadlines.js';
+import * as documents from './202612020400-documents.js';
+import * as clientRecords from './202612020500-client-records.js';
+import * as evaluations from './202612020600-evaluations.js';
 
 /** Every migration, by name; names sort in the order they run. */
 export const migrations: Record<string, Migration> = {
@@ -20,4 +27,11 @@ export const migrations: Record<string, Migration> = {
   '202612010000-visitors': visitors,
   '202612010100-meetings': meetings,
   '202612010200-kiosks': kiosks,
+  '202612020000-portal': portal,
+  '202612020100-notifications': notifications,
+  '202612020200-archive': archive,
+  '202612020300-deadlines': deadlines,
+  '202612020400-documents': documents,
+  '202612020500-client-records': clientRecords,
+  '202612020600-evaluations': evaluations,
 };

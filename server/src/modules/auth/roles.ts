@@ -48,6 +48,13 @@ export const PERMISSIONS = {
   'meetings.read': '查看本人参加的会议 / see the meetings one takes part in',
   'meetings.manage': '组织会议：会议室、议程、文件、表决与纪要 / organise meetings: rooms, agenda, documents, votes and minutes',
   'stats.read': '查看律所统计 / see the firm’s statistics',
+  'consultations.record': '记录与查看本人的咨询（保密） / record one’s consultations and see them (confidential)',
+  'templates.manage': '管理文书模板 / manage document templates',
+  'seals.approve': '审批用印申请 / approve seal-use applications',
+  'invoices.manage': '处理开票申请 / handle invoice requests',
+  'evaluations.read': '查看客户评价与律师评价汇总 / see client evaluations and per-lawyer aggregates',
+  'notifications.configure': '配置通知渠道（邮件、短信、企业微信、钉钉） / configure notification channels',
+  'calendar.manage': '导入法定节假日安排 / load the public-holiday calendar',
   'kiosk.lobby': '前台自助终端 / lobby kiosk (enrolled terminals only)',
   'kiosk.meeting': '无纸化会议终端 / paperless meeting terminal (enrolled terminals only)',
   'kiosk.wall': '统计大屏 / wall screen (enrolled terminals only)',
@@ -59,19 +66,19 @@ export type Permission = keyof typeof PERMISSIONS;
 export const MANAGEMENT_PERMISSIONS: ReadonlySet<Permission> = new Set(['users.manage', 'audit.read', 'system.read']);
 
 const PRACTICE: Permission[] = ['clients.read', 'matters.read', 'matters.work', 'conflicts.check', 'visitors.invite', 'meetings.read'];
-const LAWYER: Permission[] = [...PRACTICE, 'clients.manage', 'matters.manage', 'personal_data.unmask'];
+const LAWYER: Permission[] = [...PRACTICE, 'clients.manage', 'matters.manage', 'personal_data.unmask', 'consultations.record'];
 
 // Interns see personal data masked and cannot unmask it (Z6.3.3.4). Finance sees every matter to
 // reconcile fees, masked. The three administrators see no client data at all.
 const GRANTS: Record<Role, Permission[]> = {
   intern: PRACTICE,
   lawyer: LAWYER,
-  partner: [...LAWYER, 'conflicts.review', 'meetings.manage', 'stats.read'],
-  director: [...LAWYER, 'users.read', 'matters.read_all', 'conflicts.review', 'fees.manage', 'practice.configure', 'devices.read', 'doors.open', 'doors.manage', 'visitor_passes.issue', 'cameras.view', 'cameras.record', 'visitors.manage', 'meetings.manage', 'stats.read'],
+  partner: [...LAWYER, 'conflicts.review', 'meetings.manage', 'stats.read', 'evaluations.read'],
+  director: [...LAWYER, 'users.read', 'matters.read_all', 'conflicts.review', 'fees.manage', 'practice.configure', 'devices.read', 'doors.open', 'doors.manage', 'visitor_passes.issue', 'cameras.view', 'cameras.record', 'visitors.manage', 'meetings.manage', 'stats.read', 'templates.manage', 'seals.approve', 'evaluations.read'],
   // The front desk (前台) is staffed by administrative staff: they issue visitor passes.
-  admin_staff: [...LAWYER, 'users.read', 'matters.read_all', 'fees.manage', 'devices.read', 'doors.open', 'doors.manage', 'visitor_passes.issue', 'cameras.view', 'cameras.record', 'visitors.manage', 'meetings.manage', 'stats.read'],
-  finance: ['clients.read', 'matters.read', 'matters.read_all', 'fees.manage', 'visitors.invite', 'meetings.read', 'stats.read'],
-  it_admin: ['system.read', 'users.read', 'devices.read', 'devices.manage'],
+  admin_staff: [...LAWYER, 'users.read', 'matters.read_all', 'fees.manage', 'devices.read', 'doors.open', 'doors.manage', 'visitor_passes.issue', 'cameras.view', 'cameras.record', 'visitors.manage', 'meetings.manage', 'stats.read', 'templates.manage', 'invoices.manage'],
+  finance: ['clients.read', 'matters.read', 'matters.read_all', 'fees.manage', 'visitors.invite', 'meetings.read', 'stats.read', 'invoices.manage'],
+  it_admin: ['system.read', 'users.read', 'devices.read', 'devices.manage', 'notifications.configure', 'calendar.manage'],
   security_admin: ['users.read', 'users.manage'],
   auditor: ['audit.read', 'users.read'],
 };
