@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { systemClock } from './clock.js';
@@ -8,6 +9,8 @@ import { ROLE_NAMES } from './modules/auth/roles.js';
 import { DEMO_FIRM, loadDemoFirm, type DemoAccount } from './modules/demo/service.js';
 import { DEMO_INVITE_CODE } from './modules/visitors/service.js';
 import { createUser, unlockUser } from './modules/users/service.js';
+import { loadCalendarsFromConsole, loadedCalendars } from './modules/deadlines/service.js';
+import { parseCalendarDocument } from './modules/deadlines/holidays.js';
 import type { ServiceContext, Actor } from './context.js';
 import { startServer } from './server.js';
 import { VERSION } from './version.js';
@@ -76,6 +79,10 @@ function buildProgram(out: (line: string) => void): Command {
         out('Demo kiosk screens: open each link once in its own browser to enrol it / 演示终端（每个链接在独立浏览器中打开一次即完成登记）:');
         for (const k of server.demoKiosks) out(`  ${k.kind.padEnd(8)} ${k.url}   ${k.name}`);
       }
+      if (server.demoClients.length > 0) {
+        out('Demo client portal and signing link (one-time; new ones at each start) / 演示客户门户与签署链接（一次性，每次启动重新生成）:');
+        for (const k of server.demoClients) out(`  ${k.kind.padEnd(8)} ${k.url}   ${k.name}`);
+      }
       out('Press Ctrl+C to stop.');
       await new Promise<void>((resolve) => {
         const stop = (signal: string) => {
@@ -127,6 +134,39 @@ function buildProgram(out: (line: string) => void): Command {
       const result = await withInstance(loadConfig(), (ctx) => verifyAuditChain(ctx.db));
       if (!result.ok) throw new CliFailure(`audit trail BROKEN at seq ${result.badSeq}: ${result.reason} (${result.rows} records verified before it)`);
       out(`audit trail intact: ${result.rows} records, last seq ${result.lastSeq}`);
+    });
+
+  const calendar = program.command('calendar').description('the public-holiday calendar deadlines are counted over');
+  calendar
+    .command('load')
+    .description('load one or more years from a JSON file shaped like server/data/cn-public-holidays.json (the State Council notice, usually published in November); each replaces its year, audited; open deadlines are counted again. A file with any mistake changes nothing.')
+    .argument('<file>')
+    .action(async (file: string) => {
+      let doc: unknown;
+      try {
+        doc = JSON.parse(readFileSync(file, 'utf8'));
+      } catch (err) {
+        throw new CliFailure(`cannot read ${file} as JSON, nothing loaded: ${(err as Error).message}`);
+      }
+      // A bad file is refused before the instance is even opened.
+      parseCalendarDocument(doc);
+      const result = await withInstance(loadConfig(), (ctx) => loadCalendarsFromConsole(ctx, cliActor(), doc));
+      for (const l of result.loaded) {
+        const notice = result.calendars.find((c) => c.year === l.year)?.notice ?? '';
+        out(`${l.replaced ? 'replaced' : 'loaded'} ${l.year}: ${notice}`);
+      }
+      out(`open deadlines whose due date moved: ${result.recomputed}`);
+    });
+  calendar
+    .command('list')
+    .description('list the loaded years')
+    .action(async () => {
+      const years = await withInstance(loadConfig(), (ctx) => loadedCalendars(ctx.db));
+      if (!years.length) out('no holiday calendar is loaded: deadlines count weekends only');
+      for (const y of years) {
+        const days = y.off.reduce((n, [from, to]) => n + (Date.parse(to) - Date.parse(from)) / 86_400_000 + 1, 0);
+        out(`${y.year}  ${y.off.length} holidays (${days} days off), ${y.workdays.length} adjusted working days  ${y.notice}  (loaded ${y.loaded_at} by ${y.loaded_by})`);
+      }
     });
 
   program

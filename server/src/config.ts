@@ -72,6 +72,7 @@ export const CONFIG_VARIABLES: { name: string; default: string; meaning: string 
   { name: 'LAWBOX_AUDIT_RETENTION_DAYS', default: '365', meaning: `audit records older than this are purged (≥ ${MIN_AUDIT_RETENTION_DAYS})` },
   { name: 'LAWBOX_MANAGEMENT_NETWORKS', default: DEFAULT_MANAGEMENT_NETWORKS, meaning: 'comma-separated CIDRs allowed to use administration routes' },
   { name: 'LAWBOX_ACCOUNT_INACTIVE_DAYS', default: '90', meaning: 'accounts unused this long are disabled; 0 = never' },
+  { name: 'LAWBOX_PDF_FONT', default: '(unset: bundled Noto Sans SC)', meaning: 'TrueType font with CJK glyphs for generated PDFs (contracts, notices)' },
 ];
 
 type Env = Record<string, string | undefined>;

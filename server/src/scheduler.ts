@@ -8,6 +8,10 @@ import { scanMatters } from './modules/tracking/service.js';
 import { disableInactiveUsers } from './modules/users/service.js';
 import { visitorJobs } from './modules/visitors/service.js';
 import { meetingJobs } from './modules/meetings/service.js';
+import { notificationJobs } from './modules/notifications/service.js';
+import { archiveJobs } from './modules/archive/service.js';
+import { evaluationJobs } from './modules/evaluations/service.js';
+import { deadlineJobs } from './modules/deadlines/service.js';
 
 export interface Job {
   name: string;
@@ -51,6 +55,10 @@ export const JOBS: Job[] = [
   },
   ...visitorJobs,
   ...meetingJobs,
+  ...notificationJobs,
+  ...archiveJobs,
+  ...evaluationJobs,
+  ...deadlineJobs,
 ];
 
 /**

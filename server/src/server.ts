@@ -10,6 +10,7 @@ import { brokerAccess } from './modules/agents/broker-access.js';
 import { startDemoBuilding } from './modules/demo/building.js';
 import { isDemoFirm, loadDemoFirm, type DemoAccount } from './modules/demo/service.js';
 import { demoKioskLinks, type DemoKioskLink } from './modules/demo/kiosks.js';
+import { demoClientLinks } from './modules/demo/portal.js';
 import { cjkTrigramsWork } from './modules/conflicts/engine.js';
 import { issueSetupToken } from './modules/users/service.js';
 import { startScheduler } from './scheduler.js';
@@ -23,6 +24,8 @@ export interface RunningServer {
   firstRun: { setupToken: string | null; demoAccounts: DemoAccount[] | null };
   /** the demo's kiosk screens not enrolled yet, each with a fresh one-time enrolment link */
   demoKiosks: DemoKioskLink[];
+  /** the demo clients' one-time portal links and the demo's open signing link, fresh at each start */
+  demoClients: DemoKioskLink[];
   stop(): Promise<void>;
 }
 
@@ -71,13 +74,15 @@ export async function startServer(config: Config, opts: { demo?: boolean; log?: 
     const host = config.httpHost === '0.0.0.0' || config.httpHost === '::' ? 'localhost' : config.httpHost;
     const url = `${https ? 'https' : 'http'}://${host}:${port}`;
     let demoKiosks: DemoKioskLink[] = [];
+    let demoClients: DemoKioskLink[] = [];
     if (opts.demo && (await isDemoFirm(ctx))) {
       const building = await startDemoBuilding(ctx, mqtt, `http://127.0.0.1:${port}`, log);
       if (building) cleanups.push(() => building.stop());
       demoKiosks = await demoKioskLinks(ctx, url);
+      demoClients = await demoClientLinks(ctx, url);
     }
     log.info({ url, database: database.kind, mqtt: mqtt.embedded ? `embedded :${mqtt.embedded.port}` : 'external', ms: Math.round(performance.now() - started) }, 'lawbox ready');
-    return { app, database, mqtt, url, firstRun: { setupToken, demoAccounts }, demoKiosks, stop: unwind };
+    return { app, database, mqtt, url, firstRun: { setupToken, demoAccounts }, demoKiosks, demoClients, stop: unwind };
   } catch (err) {
     await unwind();
     throw err;

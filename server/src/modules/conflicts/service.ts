@@ -9,6 +9,7 @@ import { may } from '../auth/roles.js';
 import { maskIdNumber, maskName } from '../clients/identifiers.js';
 import { visibleMatterIds } from '../matters/access.js';
 import { announce } from '../realtime/hub.js';
+import { notifyMatterAccepted } from '../notifications/matter-events.js';
 import { findConflicts, type ConflictHit, type SearchedParty } from './engine.js';
 
 export type Decision = 'clear' | 'conflict' | 'waived';
@@ -264,6 +265,8 @@ export async function decideConflictCheck(ctx: ServiceContext, actor: Actor, id:
       if (matter) {
         await appendAudit(trx, { at: now, actor: actor.username, action: 'matter.status_change', object: `matter:${matter.number}`, result: 'success', sourceIp: actor.sourceIp, detail: { to: matter.status, conflict_check: id } });
         await announce(trx, { topic: 'matters', data: { type: 'matter.status', id: matter.id, status: matter.status } });
+        // Z5.4.3: a matter accepted after review tells its client as one accepted at once does.
+        if (matter.status === 'open') await notifyMatterAccepted(trx, ctx, matter.id);
       }
     }
     await announce(trx, { topic: `user:${row.created_by}`, data: { type: 'conflict_check.decided', id, decision: input.decision } });

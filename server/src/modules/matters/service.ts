@@ -10,6 +10,7 @@ import { clientForParty, findVisibleClient, validatePersonId, validateUscc, type
 import { findConflicts, indexParty, lockIntake, normalizeIdNumber, normalizeUscc, type SearchedParty } from '../conflicts/engine.js';
 import { normalizeName } from '../conflicts/names.js';
 import { recordConflictCheck } from '../conflicts/service.js';
+import { notifyLawyerChanged, notifyMatterAccepted } from '../notifications/matter-events.js';
 import { announce } from '../realtime/hub.js';
 import { assertMatterVisible, matterNotFound, matterVisibleTo } from './access.js';
 import { allocateMatterNumber, MATTER_TYPES, parseMatterType } from './numbering.js';
@@ -174,6 +175,8 @@ export async function createMatter(ctx: ServiceContext, actor: Actor, input: Mat
       detail: { id: matter.id, type, status, conflict_check: check.id, parties: parties.length, responsible_lawyer_id: responsibleId },
     });
     await announce(trx, { topic: 'matters', data: { type: 'matter.created', id: matter.id, status } });
+    // Z5.4.3: the client hears that the matter was accepted, with the fee and the lawyer to call.
+    if (status === 'open') await notifyMatterAccepted(trx, ctx, matter.id);
     if (responsibleId !== actor.userId) await announce(trx, { topic: `user:${responsibleId}`, data: { type: 'matter.assigned', matter_id: matter.id, number } });
     return matter;
   });
@@ -422,6 +425,8 @@ export async function updateMatter(ctx: ServiceContext, actor: Actor, id: number
     }
     if (Object.keys(diff).length === 0) return;
     await trx.updateTable('matters').set(set).where('id', '=', id).execute();
+    // Z5.4.3: a client already told of the acceptance is told promptly who handles the matter now.
+    if (diff.responsible_lawyer_id && before.opened_at !== null) await notifyLawyerChanged(trx, ctx, id, before.responsible_lawyer_id);
     const action = diff.status ? 'matter.status_change' : diff.responsible_lawyer_id ? 'matter.reassign' : 'matter.update';
     await appendAudit(trx, { at: now, actor: actor.username, action, object: `matter:${before.number}`, result: 'success', sourceIp: actor.sourceIp, detail: diff });
     await announce(trx, { topic: 'matters', data: { type: 'matter.updated', id, status: set.status ?? before.status } });

@@ -8,6 +8,7 @@ import { announce } from '../realtime/hub.js';
 import { requirePermission } from '../auth/roles.js';
 import { MATTER_TYPES, type MatterType } from '../matters/numbering.js';
 import { RECORD_TYPES } from '../meetings/service.js';
+import { upcomingCounts } from '../deadlines/service.js';
 import { readSetting, writeSetting } from '../../db/settings.js';
 
 /**
@@ -23,9 +24,8 @@ export interface Stats {
     by_type: { type: string; label_zh: string; label_en: string; count: number }[];
     new_by_month: { month: string; count: number }[];
   };
-  /** null until the firm records hearings and deadlines (the deadline engine) */
-  hearings: { today: number; this_week: number } | null;
-  deadlines: { due_7_days: number; overdue: number } | null;
+  hearings: { today: number; this_week: number };
+  deadlines: { due_7_days: number; overdue: number };
   visitors: { on_site: number; today: number };
   /** meeting_title: the kind of meeting running (案件讨论会…), never its title */
   rooms: { in_use: number; total: number; list: { id: string; name: string; in_use: boolean; meeting_title: string | null }[] };
@@ -100,6 +100,7 @@ export async function computeStats(ctx: ServiceContext): Promise<Stats> {
     ])
     .executeTakeFirstOrThrow();
   const rooms = await roomsInUse(ctx);
+  const { hearings, deadlines } = await upcomingCounts(db, now);
 
   let revenue: Stats['revenue'] = null;
   if (settings.show_revenue) {
@@ -131,8 +132,8 @@ export async function computeStats(ctx: ServiceContext): Promise<Stats> {
         .sort((a, b) => b.count - a.count || a.type.localeCompare(b.type)),
       new_by_month: bounds.slice(0, 12).map((from, i) => ({ month: shanghaiMonth(from), count: count(byMonthRow[`m${i}`]) })),
     },
-    hearings: null,
-    deadlines: null,
+    hearings,
+    deadlines,
     visitors: { on_site: count(visitors.on_site), today: count(visitors.today) },
     rooms,
     devices: { online: count(devices.online), offline: count(devices.total) - count(devices.online), total: count(devices.total) },
