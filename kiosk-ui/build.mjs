@@ -1,5 +1,5 @@
-// Bundles the three kiosk apps into dist/ as the server serves them under /kiosk/:
-// dist/<app>/index.html (public pages) and dist/assets/* (hashed bundles, never revalidated).
+// Bundles the three kiosk apps and the client portal into dist/: dist/<app>/index.html (public pages,
+// served as /kiosk/<app> and /portal) and dist/assets/* (hashed bundles under /kiosk/assets/, never revalidated).
 import { build } from 'esbuild';
 import { cpSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -11,10 +11,14 @@ const root = dirname(fileURLToPath(import.meta.url));
 const dist = join(root, 'dist');
 const assets = join(dist, 'assets');
 const PUBLIC = '/kiosk/assets/';
+// Kiosks are fixed touch screens (no zoom); the portal is read in the client's own browser, where zoom stays.
+const KIOSK_VIEWPORT = 'width=device-width, initial-scale=1, maximum-scale=1, user-scalable=no';
+const KIOSK_NOSCRIPT = '此终端需要启用 JavaScript。This screen needs JavaScript.';
 const APPS = {
-  lobby: { title: '访客登记 · lawbox', theme: '#f4f6f9' },
-  meeting: { title: '无纸化会议 · lawbox', theme: '#0f1b2d' },
-  wall: { title: '数据大屏 · lawbox', theme: '#0b1422' },
+  lobby: { title: '访客登记 · lawbox', theme: '#f4f6f9', viewport: KIOSK_VIEWPORT, noscript: KIOSK_NOSCRIPT },
+  meeting: { title: '无纸化会议 · lawbox', theme: '#0f1b2d', viewport: KIOSK_VIEWPORT, noscript: KIOSK_NOSCRIPT },
+  wall: { title: '数据大屏 · lawbox', theme: '#0b1422', viewport: KIOSK_VIEWPORT, noscript: KIOSK_NOSCRIPT },
+  portal: { title: '客户服务中心', theme: '#14233c', viewport: 'width=device-width, initial-scale=1', noscript: '此页面需要启用 JavaScript。This page needs JavaScript.' },
 };
 
 rmSync(dist, { recursive: true, force: true });
@@ -51,7 +55,7 @@ cpSync(join(pdfjs, 'cmaps'), join(assets, 'pdfjs/cmaps'), { recursive: true });
 cpSync(join(pdfjs, 'standard_fonts'), join(assets, 'pdfjs/standard_fonts'), { recursive: true });
 
 const outputs = Object.entries(result.metafile.outputs);
-for (const [app, { title, theme }] of Object.entries(APPS)) {
+for (const [app, { title, theme, viewport, noscript }] of Object.entries(APPS)) {
   const entry = outputs.find(([, o]) => o.entryPoint === `src/${app}/main.tsx`);
   if (!entry) throw new Error(`no bundle for ${app}`);
   const [js, meta] = entry;
@@ -66,7 +70,7 @@ for (const [app, { title, theme }] of Object.entries(APPS)) {
 <html lang="zh-CN">
 <head>
 <meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1, maximum-scale=1, user-scalable=no">
+<meta name="viewport" content="${viewport}">
 <meta name="theme-color" content="${theme}">
 <meta name="robots" content="noindex">
 <link rel="icon" href="data:,">
@@ -75,7 +79,7 @@ for (const [app, { title, theme }] of Object.entries(APPS)) {
 </head>
 <body class="app-${app}">
 <div id="app"><div class="boot-screen"><div class="boot-spinner"></div><p>正在加载… Loading…</p></div></div>
-<noscript><p class="boot-screen">此终端需要启用 JavaScript。This screen needs JavaScript.</p></noscript>
+<noscript><p class="boot-screen">${noscript}</p></noscript>
 </body>
 </html>
 `;

@@ -1,23 +1,25 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import fastifyStatic from '@fastify/static';
-import { Type } from 'typebox';
+import { Type, type TSchema } from 'typebox';
 import { KIOSK_KINDS } from '../modules/auth/roles.js';
-import { responses } from '../schemas.js';
+import { Empty, IdParams, responses } from '../schemas.js';
 
 /** kiosk-ui/dist, built by `npm run build` (and so by `npm ci` and `npm start`); the same path from src/ and dist/. */
 export const KIOSK_UI_DIR = fileURLToPath(new URL('../../../kiosk-ui/dist/', import.meta.url));
 
-const NOT_BUILT = `<!doctype html><html lang="zh-CN"><meta charset="utf-8"><title>lawbox 终端</title>
+const NOT_BUILT = `<!doctype html><html lang="zh-CN"><meta charset="utf-8"><title>lawbox</title>
 <body style="font-family:sans-serif;padding:4rem;font-size:1.5rem;line-height:1.6">
-<h1>终端界面尚未构建</h1><p>请在服务器上运行 <code>npm run build</code>，然后刷新本页。</p>
-<p lang="en">The kiosk apps are not built yet: run <code>npm run build</code> on the server, then reload.</p></body></html>`;
+<h1>页面尚未构建</h1><p>请在服务器上运行 <code>npm run build</code>，然后刷新本页。</p>
+<p lang="en">The browser apps are not built yet: run <code>npm run build</code> on the server, then reload.</p></body></html>`;
 
 /**
  * Serves the kiosk apps: `/kiosk/<kind>` is the app's page, `/kiosk/assets/…` its hashed bundles. The
  * pages are public (an unenrolled screen must be able to show its enrolment page); everything they
- * show comes from kiosk routes that check the screen's token.
+ * show comes from kiosk routes that check the screen's token. The client portal is served the same
+ * way at `/portal` and its own pages' addresses (what clients' links point to); its data needs the
+ * client's portal session, or for signing the link's token.
  */
 export const kioskUiRoutes: FastifyPluginAsync = async (app) => {
   const built = existsSync(`${KIOSK_UI_DIR}lobby/index.html`);
@@ -42,13 +44,36 @@ export const kioskUiRoutes: FastifyPluginAsync = async (app) => {
     querystring: Type.Object({ enrol: Type.Optional(Type.String({ maxLength: 40 })) }, { additionalProperties: false }),
     response: responses({ 200: Type.String({ description: 'the app’s page (HTML)' }), 503: Type.String({ description: 'what to do while the apps are not built (HTML)' }) }),
   };
+  const page = (app: string) => async (_request: FastifyRequest, reply: FastifyReply) => {
+    reply.header('cache-control', 'no-cache');
+    if (!built) return reply.code(503).type('text/html; charset=utf-8').send(NOT_BUILT);
+    return reply.type('text/html; charset=utf-8').sendFile(`${app}/index.html`, KIOSK_UI_DIR);
+  };
   for (const kind of KIOSK_KINDS) {
-    for (const url of [`/kiosk/${kind}`, `/kiosk/${kind}/`]) {
-      app.get(url, { schema }, async (_request, reply) => {
-        reply.header('cache-control', 'no-cache');
-        if (!built) return reply.code(503).type('text/html; charset=utf-8').send(NOT_BUILT);
-        return reply.type('text/html; charset=utf-8').sendFile(`${kind}/index.html`, KIOSK_UI_DIR);
-      });
-    }
+    for (const url of [`/kiosk/${kind}`, `/kiosk/${kind}/`]) app.get(url, { schema }, page(kind));
   }
+
+  // The portal's pages are one app: each address below answers the same page, which shows its part.
+  const portalSchema = (summary: string, extra: { params?: TSchema; querystring?: TSchema } = {}) => ({
+    tags: ['portal'],
+    summary,
+    hide: true,
+    querystring: Empty,
+    ...extra,
+    response: responses({ 200: Type.String({ description: 'the portal’s page (HTML)' }), 503: Type.String({ description: 'what to do while the apps are not built (HTML)' }) }),
+  });
+  const entry = Type.Object({ code: Type.Optional(Type.String({ maxLength: 40, description: 'an access code, exchanged by the page for a session' })) }, { additionalProperties: false });
+  for (const url of ['/portal', '/portal/']) app.get(url, { schema: portalSchema('The client portal', { querystring: entry }) }, page('portal'));
+  app.get('/portal/invoices', { schema: portalSchema('The client portal: invoice requests') }, page('portal'));
+  app.get('/portal/confirm/:id', { schema: portalSchema('The client portal: a text to confirm', { params: IdParams }) }, page('portal'));
+  app.get('/portal/evaluate/:id', { schema: portalSchema('The client portal: rating a closed matter', { params: IdParams }) }, page('portal'));
+  app.get(
+    '/portal/sign',
+    {
+      schema: portalSchema('Signing by one-time link (no portal session needed)', {
+        querystring: Type.Object({ t: Type.Optional(Type.String({ maxLength: 100, description: 'the signing link’s token, sent by the page to /api/sign/*' })) }, { additionalProperties: false }),
+      }),
+    },
+    page('portal'),
+  );
 };
