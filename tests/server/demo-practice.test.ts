@@ -9,7 +9,7 @@ const accounts = await loadDemoFirm(inst.ctx);
 t.test('the demo firm has a book of matters numbered with its own pattern', async (t) => {
   t.ok(accounts, 'demo loaded');
   const matters = await inst.ctx.db.selectFrom('matters').selectAll().orderBy('id').execute();
-  t.equal(matters.length, 8, 'eight matters');
+  t.equal(matters.length, 9, 'eight matters of the book, and one opened from a consultation');
   t.ok(matters.every((m) => /^\(\d{4}\)京明衡.+字第\d{4}号$/.test(m.number)), 'numbers like (2026)京明衡民代字第0001号');
   t.ok(new Set(matters.map((m) => m.type)).size >= 7, 'most matter types are represented');
   const clients = await inst.ctx.db.selectFrom('clients').select('kind').execute();

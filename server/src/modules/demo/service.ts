@@ -11,6 +11,12 @@ import { loadDemoPractice } from './practice.js';
 import { seedDemoKiosks } from './kiosks.js';
 import { seedDemoVisitors } from '../visitors/service.js';
 import { seedDemoMeetings } from '../meetings/demo.js';
+import { seedDemoStaffContacts, seedNotificationsDemo } from '../notifications/demo.js';
+import { seedDocumentsDemo } from '../documents/demo.js';
+import { seedClientRecordsDemo } from '../communications/demo.js';
+import { seedArchiveDemo } from '../archive/demo.js';
+import { seedEvaluationsDemo } from '../evaluations/demo.js';
+import { seedDeadlinesDemo } from '../deadlines/demo.js';
 
 /** The demo firm's name carries the 演示 mark everywhere it appears, so nobody mistakes it for a real firm. */
 export const DEMO_FIRM = {
@@ -58,11 +64,19 @@ export async function loadDemoFirm(ctx: ServiceContext): Promise<DemoAccount[] |
     await writeSetting(trx, 'firm', DEMO_FIRM);
     await appendAudit(trx, { at: ctx.clock.now(), actor: 'system', action: 'demo.load', object: 'firm', result: 'success', detail: { accounts: accounts.length } });
   });
+  // Lawyers' work phones first: the matter-accepted notices of the demo's matters name them (Z5.4.3).
+  await seedDemoStaffContacts(ctx);
   await loadDemoPractice(ctx);
+  await seedNotificationsDemo(ctx);
+  await seedDocumentsDemo(ctx);
+  await seedClientRecordsDemo(ctx);
+  await seedArchiveDemo(ctx);
+  await seedEvaluationsDemo(ctx);
   await loadDemoBuilding(ctx);
   await seedDemoDoors(ctx);
   await seedDemoVisitors(ctx);
   await seedDemoMeetings(ctx);
+  await seedDeadlinesDemo(ctx);
   await seedDemoKiosks(ctx);
   return accounts;
 }
