@@ -214,7 +214,7 @@ t.test('delivery status is for those who may see the matter', async (t) => {
 t.test('the demo: lawyers get work numbers, and 王秀英’s portal holds realistic notices', async (t) => {
   const chen = await db.insertInto('users').values({ username: 'lawyer.chen', display_name: '陈晓燕', role: 'lawyer', password_hash: 'x', password_changed_at: inst.clock.now(), must_change_password: false, created_at: inst.clock.now() }).returning('id').executeTakeFirstOrThrow();
   await seedDemoStaffContacts(inst.ctx);
-  t.equal((await db.selectFrom('users').select('phone').where('id', '=', chen.id).executeTakeFirstOrThrow()).phone, '021-61230103', 'the demo lawyer has a work phone');
+  t.equal((await db.selectFrom('users').select('phone').where('id', '=', chen.id).executeTakeFirstOrThrow()).phone, '010-65880103', 'the demo lawyer has a work phone');
   const chenActor = { userId: chen.id, username: 'lawyer.chen', role: 'lawyer', sourceIp: null };
   const { createMatter } = await import('../../server/src/modules/matters/service.js');
   const { matter } = await createMatter(inst.ctx, chenActor, {
@@ -232,9 +232,9 @@ t.test('the demo: lawyers get work numbers, and 王秀英’s portal holds reali
   await seedNotificationsDemo(inst.ctx);
   const clientId = await clientOf(matter.id);
   const items = (await call('GET', '/api/portal/notices', await portalAs(clientId))).json().items as { event: string; body: string; read_at: string | null }[];
-  t.same(items.map((n) => n.event), ['hearing.notice', 'deadline.reminder', 'document.received', 'matter.accepted'], 'four notices, newest first, seeded once');
-  t.ok(items.find((n) => n.event === 'matter.accepted')!.body.includes('联系电话：021-61230103'), 'the acceptance names the lawyer’s demo number');
-  t.ok(items.find((n) => n.event === 'hearing.notice')!.body.includes('证据原件'), 'the hearing notice asks for the original evidence');
+  t.same(items.map((n) => n.event), ['document.received', 'matter.accepted'], 'two notices, newest first, seeded once');
+  t.ok(items.find((n) => n.event === 'matter.accepted')!.body.includes('联系电话：010-65880103'), 'the acceptance names the lawyer’s demo number');
+  t.ok(items.find((n) => n.event === 'document.received')!.body.includes('传票'), 'the court’s summons was received and the client told');
   t.equal(items.filter((n) => n.read_at).length, 1, 'the oldest seeded notice is read');
   const external = await db.selectFrom('notification_deliveries').select('id').where('channel', '<>', 'in_app').execute();
   t.same(external, [], 'nothing is queued for outside the appliance');

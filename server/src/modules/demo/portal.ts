@@ -3,8 +3,12 @@ import { requestSignature } from '../documents/esign.js';
 import { createPortalCode } from '../portal/service.js';
 import type { DemoKioskLink } from './kiosks.js';
 
-/** The demo clients whose portals have something to show: notices, a draft to confirm, a closed matter to rate. */
-const DEMO_PORTAL_CLIENTS = ['北京华信科技有限公司', '王秀英', '陈立新'];
+/**
+ * The demo clients whose portals have something to show: a signed contract and an invoice request
+ * (华信), notices and a coming hearing (王秀英), a lawyer's letter to confirm (首创置业), a closed
+ * matter to rate (陈立新).
+ */
+const DEMO_PORTAL_CLIENTS = ['北京华信科技有限公司', '王秀英', '北京首创置业集团有限公司', '陈立新'];
 
 /**
  * Addresses for whoever runs the demo to see the client's side: at each start of the demo, fresh

@@ -68,6 +68,8 @@ export async function loadDemoFirm(ctx: ServiceContext): Promise<DemoAccount[] |
   await seedDemoStaffContacts(ctx);
   await loadDemoPractice(ctx);
   await seedNotificationsDemo(ctx);
+  // Before the communications register, whose received judgment adds a deadline of its own.
+  await seedDeadlinesDemo(ctx);
   await seedDocumentsDemo(ctx);
   await seedClientRecordsDemo(ctx);
   await seedArchiveDemo(ctx);
@@ -76,7 +78,6 @@ export async function loadDemoFirm(ctx: ServiceContext): Promise<DemoAccount[] |
   await seedDemoDoors(ctx);
   await seedDemoVisitors(ctx);
   await seedDemoMeetings(ctx);
-  await seedDeadlinesDemo(ctx);
   await seedDemoKiosks(ctx);
   return accounts;
 }

@@ -1,4 +1,4 @@
-import { shanghaiDate, shanghaiDayStart } from '../../calendar.js';
+import { shanghaiDayStart } from '../../calendar.js';
 import { SYSTEM_ACTOR, type ServiceContext } from '../../context.js';
 import { appendAudit } from '../audit/service.js';
 import { notify, type NotificationInput } from './service.js';
@@ -11,7 +11,7 @@ const DEMO_CONTACTS: { username: string; phone: string; email: string }[] = [
   { username: 'director', phone: '010-65880100', email: 'wang.jianguo@demo-minghang.example' },
   { username: 'partner.li', phone: '010-65880101', email: 'li.minghua@demo-minghang.example' },
   { username: 'lawyer.zhang', phone: '010-65880102', email: 'zhang.weiming@demo-minghang.example' },
-  { username: 'lawyer.chen', phone: '021-61230103', email: 'chen.xiaoyan@demo-minghang.example' },
+  { username: 'lawyer.chen', phone: '010-65880103', email: 'chen.xiaoyan@demo-minghang.example' },
 ];
 
 /**
@@ -31,9 +31,9 @@ export async function seedDemoStaffContacts(ctx: ServiceContext): Promise<void> 
 
 /**
  * The demo client 王秀英's portal: besides the matter-accepted notice her matter's intake sent, the
- * court's summons received, the evidence deadline coming up and the pre-hearing notice (dated over
- * the past week, never before the matter opened); the first of these read. Her lawyer gets the summons in the app too. External channels stay off in
- * the demo, so nothing leaves the appliance. Runs once (each notice has its dedupe key).
+ * court's summons received a week ago, already read (the hearing it set, with its pre-hearing
+ * notice, comes from the deadlines demo). Her lawyer gets the summons in the app too. External
+ * channels stay off in the demo, so nothing leaves the appliance. Runs once (dedupe key).
  */
 export async function seedNotificationsDemo(ctx: ServiceContext): Promise<void> {
   const matter = await ctx.db
@@ -52,10 +52,6 @@ export async function seedNotificationsDemo(ctx: ServiceContext): Promise<void> 
   // Never before the matter was opened (it was opened just now on a fresh demo), never in the future.
   const opened = matter.opened_at?.getTime() ?? now.getTime();
   const at = (daysAgo: number, hour: number) => new Date(Math.min(now.getTime(), Math.max(opened, shanghaiDayStart(now).getTime() - daysAgo * DAY_MS + hour * HOUR_MS)));
-  /** `12月9日` */
-  const monthDay = (d: Date) => shanghaiDate(d).replace(/^\d{4}-0?(\d+)-0?(\d+)$/, '$1月$2日');
-  const hearingDay = monthDay(new Date(now.getTime() + 12 * DAY_MS));
-  const evidenceDate = monthDay(new Date(now.getTime() + 5 * DAY_MS));
   const call = `如有疑问，请联系承办律师${matter.lawyer_name}${matter.lawyer_phone ? `（${matter.lawyer_phone}）` : ''}。`;
 
   const notices: { when: Date; read: boolean; input: NotificationInput }[] = [
@@ -70,30 +66,6 @@ export async function seedNotificationsDemo(ctx: ServiceContext): Promise<void> 
         title: `收到法院文书：${court}传票及举证通知书`,
         body: `您委托的案件（${matter.number}）今日收到${court}送达的开庭传票、举证通知书及起诉状副本。本所已登记并据此计算举证期限，文书扫描件已归入案件档案。${call}`,
         dedupe_key: 'demo:document.received:summons',
-      },
-    },
-    {
-      when: at(1, 10),
-      read: false,
-      input: {
-        event: 'deadline.reminder',
-        client_id: matter.client_id,
-        matter_id: matter.id,
-        title: `举证期限提醒：${evidenceDate}届满`,
-        body: `您委托的案件（${matter.number}）举证期限将于${evidenceDate}届满。请于届满前三日将房产证、银行流水、子女就读证明等证据原件或复印件交至本所，逾期提交可能承担不利后果。${call}`,
-        dedupe_key: 'demo:deadline.reminder:evidence',
-      },
-    },
-    {
-      when: at(0, 9),
-      read: false,
-      input: {
-        event: 'hearing.notice',
-        client_id: matter.client_id,
-        matter_id: matter.id,
-        title: `开庭通知：${hearingDay}上午9:00`,
-        body: `您委托的案件（${matter.number}）定于${hearingDay}上午9:00在${court}第三法庭开庭审理。请携带本人身份证原件及全部证据原件，于开庭前30分钟到达法院安检口与承办律师会合。离婚案件当事人原则上应本人出庭。${call}`,
-        dedupe_key: 'demo:hearing.notice:first',
       },
     },
   ];
