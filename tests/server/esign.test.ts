@@ -160,6 +160,7 @@ t.test('the client signs through the one-time link (no code: no channel is on)',
   t.equal((await complete(token, { smuggled: true })).statusCode, 400, 'unknown fields are refused');
 
   const done = await complete(token, { typed_name: ' 陈 静 ' }, { 'user-agent': 'Mozilla/5.0 (tap esign test)' });
+  t.equal((await db.selectFrom('notifications').select('link').where('id', '=', notice!.id).executeTakeFirstOrThrow()).link, null, 'once signed, the token is wiped from the notice: the database keeps only its hash');
   t.equal(done.statusCode, 200, 'signed (spaces in the typed name do not matter)');
   signed = done.json();
   t.match(signed, { signer_name: '陈静', document_sha256: chen.sha256 }, 'over the document as issued');

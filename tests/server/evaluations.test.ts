@@ -145,7 +145,11 @@ t.test('ratings add up per lawyer: count, mean per dimension, overall', async (t
   t.equal((await get(intern, `/api/evaluations/lawyers/${lawyerA.id}`)).statusCode, 403, 'nor does an intern');
   t.equal((await get(lawyerA, '/api/evaluations')).statusCode, 403, 'the firm overview needs evaluations.read');
   t.equal((await get(itAdmin, `/api/evaluations/lawyers/${lawyerA.id}`)).statusCode, 403, 'the IT administrator sees no ratings');
-  t.equal((await get(partner, `/api/evaluations/lawyers/${lawyerB.id}`)).json().count, expected(lawyerB.id).count, 'a partner sees any lawyer’s');
+  const ofB = (await get(partner, `/api/evaluations/lawyers/${lawyerB.id}`)).json();
+  t.equal(ofB.count, expected(lawyerB.id).count, 'a partner sees any lawyer’s aggregate');
+  t.same(ofB.evaluations, [], 'but not the ratings of matters the partner is not on (they name the client and its comment)');
+  const director = await signedIn(inst, 'director');
+  t.equal((await get(director, `/api/evaluations/lawyers/${lawyerB.id}`)).json().evaluations.length, expected(lawyerB.id).count, 'the director, who sees every matter, sees each rating');
   t.equal((await get(partner, '/api/evaluations/lawyers/999999')).statusCode, 404, 'an unknown account is a 404');
   const fresh = (await get(intern, `/api/evaluations/lawyers/${intern.id}`)).json();
   t.match(fresh, { count: 0, overall: null, last_at: null, evaluations: [] }, 'no ratings yet: a count of 0 and no means');

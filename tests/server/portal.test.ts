@@ -32,7 +32,7 @@ t.test('a code is made by a lawyer who sees the client, works once, and becomes 
   t.equal(made.statusCode, 201, 'the client’s lawyer gets a code');
   const { code, link } = made.json() as { code: string; link: string };
   t.match(code, /^[A-HJ-NP-Z2-9]{8}$/, 'a code without look-alike characters');
-  t.equal(link, `/portal/?code=${code}`, 'and the link to open');
+  t.equal(link, `/portal/#code=${code}`, 'and the link to open, the code in the fragment (never sent to the server, so never logged)');
 
   const wrong = await enter('ZZZZZZZZ');
   t.equal(wrong.statusCode, 401, 'a wrong code is refused');
@@ -104,4 +104,20 @@ t.test('a session lapses after 30 days without use', async (t) => {
   t.equal((await me(`lawbox_portal=${session}`)).statusCode, 200, 'the use extended it');
   inst.clock.advance(31 * 86_400_000);
   t.equal((await me(`lawbox_portal=${session}`)).statusCode, 401, 'unused for 31 days: closed');
+});
+
+t.test('a code comes only from someone who sees every matter of the client: the portal shows them all', async (t) => {
+  // Earlier tests moved the clock past every session: sign in afresh.
+  const director = await signedIn(inst, 'director');
+  const owner = await signedIn(inst, 'lawyer');
+  const mineAgain = await inject({ method: 'POST', url: '/api/matters', headers: owner.headers, payload: { title: '借款合同纠纷', type: 'civil', parties: [{ role: 'client', kind: 'person', name: '林清', id_number: '11010519491231002X' }, { role: 'opposing', kind: 'person', name: '郝某' }] } });
+  const clientId = (mineAgain.json() as { parties: { role: string; client_id: number }[] }).parties.find((p) => p.role === 'client')!.client_id;
+  t.equal((await makeCode(clientId, owner.headers)).statusCode, 201, 'the lawyer on the client’s only matter may hand out the code');
+  // The director opens a second matter for the same client; the first lawyer is not on its team.
+  const second = await inject({ method: 'POST', url: '/api/matters', headers: director.headers, payload: { title: '房屋买卖合同纠纷', type: 'civil', parties: [{ role: 'client', kind: 'person', name: '林清', id_number: '11010519491231002X' }, { role: 'opposing', kind: 'organization', name: '某房地产开发有限公司' }] } });
+  t.equal((second.json() as { parties: { role: string; client_id: number }[] }).parties.find((p) => p.role === 'client')!.client_id, clientId, 'the same client record');
+  const refused = await makeCode(clientId, owner.headers);
+  t.equal(refused.statusCode, 403, 'now the first lawyer may not: the portal would show the other team’s matter');
+  t.equal(refused.json().error.code, 'NOT_ON_EVERY_MATTER');
+  t.equal((await makeCode(clientId, director.headers)).statusCode, 201, 'the director, who sees both, may');
 });

@@ -24,14 +24,17 @@ type SessionState =
   | { step: 'entry'; reason: ApiError | null; error: ApiError | null; code: string }
   | { step: 'ready'; overview: Overview };
 
-/** Takes the access code out of the address (it is spent either way) and returns it. */
+/**
+ * Takes the access code out of the address (it is spent either way) and returns it. The link carries
+ * it in the fragment (`/portal/#code=…`), which the browser never sends to the server.
+ */
 function takeCode(): string | null {
-  const params = new URLSearchParams(location.search);
+  const params = new URLSearchParams(location.hash.replace(/^#/, ''));
   const code = params.get('code');
   if (code === null) return null;
   params.delete('code');
   const rest = params.toString();
-  history.replaceState(null, '', location.pathname + (rest ? `?${rest}` : '') + location.hash);
+  history.replaceState(null, '', location.pathname + location.search + (rest ? `#${rest}` : ''));
   return code;
 }
 

@@ -62,18 +62,11 @@ export const kioskUiRoutes: FastifyPluginAsync = async (app) => {
     ...extra,
     response: responses({ 200: Type.String({ description: 'the portal’s page (HTML)' }), 503: Type.String({ description: 'what to do while the apps are not built (HTML)' }) }),
   });
-  const entry = Type.Object({ code: Type.Optional(Type.String({ maxLength: 40, description: 'an access code, exchanged by the page for a session' })) }, { additionalProperties: false });
-  for (const url of ['/portal', '/portal/']) app.get(url, { schema: portalSchema('The client portal', { querystring: entry }) }, page('portal'));
+  // Access codes and signing tokens ride in the fragment (`#code=…`, `#t=…`), which never reaches the
+  // server: the pages take no query, so no secret can end up in a request log.
+  for (const url of ['/portal', '/portal/']) app.get(url, { schema: portalSchema('The client portal (an access code comes as #code=…)') }, page('portal'));
   app.get('/portal/invoices', { schema: portalSchema('The client portal: invoice requests') }, page('portal'));
   app.get('/portal/confirm/:id', { schema: portalSchema('The client portal: a text to confirm', { params: IdParams }) }, page('portal'));
   app.get('/portal/evaluate/:id', { schema: portalSchema('The client portal: rating a closed matter', { params: IdParams }) }, page('portal'));
-  app.get(
-    '/portal/sign',
-    {
-      schema: portalSchema('Signing by one-time link (no portal session needed)', {
-        querystring: Type.Object({ t: Type.Optional(Type.String({ maxLength: 100, description: 'the signing link’s token, sent by the page to /api/sign/*' })) }, { additionalProperties: false }),
-      }),
-    },
-    page('portal'),
-  );
+  app.get('/portal/sign', { schema: portalSchema('Signing by one-time link (#t=…; no portal session needed)') }, page('portal'));
 };

@@ -41,6 +41,16 @@ const FIRM_SEAL_YEARS = 10;
 export const CONSENT_TEXT =
   '本人已完整阅读上述文书的全部内容，自愿以电子签名方式签署，确认该电子签名为本人真实意思表示，与手写签名或者盖章具有同等法律效力（《中华人民共和国电子签名法》第十三条、第十四条）。';
 
+/**
+ * A request's notice carries its link (the client opens it from the portal) while the request is
+ * open; once it is signed, cancelled or replaced the token is wiped there too, so the only live
+ * copy of a token is in the client's hands and the database keeps just its hash.
+ */
+async function forgetSigningLinks(trx: Transaction<Database>, requestIds: number[]): Promise<void> {
+  if (requestIds.length === 0) return;
+  await trx.updateTable('notifications').set({ link: null }).where('dedupe_key', 'in', requestIds.map((id) => `signature.request:${id}`)).execute();
+}
+
 /** The token goes in the fragment, which browsers never send: it stays out of request logs. */
 export const signLink = (token: string) => `/portal/sign#t=${token}`;
 
@@ -128,7 +138,8 @@ export async function requestSignature(ctx: ServiceContext, actor: Actor, docume
     const client = await trx.selectFrom('clients').selectAll().where('id', '=', doc.client_id!).executeTakeFirstOrThrow();
     const signerName = (input.signer_name?.trim() || (client.kind === 'person' ? client.name : (client.contact_name ?? client.legal_representative ?? client.name))).slice(0, 100);
     const channels = await codeChannels(trx, client);
-    await trx.updateTable('signature_requests').set({ status: 'cancelled' }).where('document_id', '=', documentId).where('status', '=', 'pending').execute();
+    const replaced = await trx.updateTable('signature_requests').set({ status: 'cancelled' }).where('document_id', '=', documentId).where('status', '=', 'pending').returning('id').execute();
+    await forgetSigningLinks(trx, replaced.map((r) => r.id));
     const row = await trx
       .insertInto('signature_requests')
       .values({
@@ -190,6 +201,7 @@ export async function cancelSignatureRequest(ctx: ServiceContext, actor: Actor, 
     const r = await trx.selectFrom('signature_requests').selectAll().where('id', '=', id).forUpdate().executeTakeFirstOrThrow();
     if (r.status !== 'pending') throw conflict('REQUEST_ENDED', `This request is ${r.status} already. / 该签署请求已结束。`);
     const next = await trx.updateTable('signature_requests').set({ status: 'cancelled', code_hash: null, code_expires_at: null }).where('id', '=', id).returningAll().executeTakeFirstOrThrow();
+    await forgetSigningLinks(trx, [id]);
     await appendAudit(trx, { at: now, actor: actor.username, action: 'signature.cancel', object: `signature_request:${id}`, result: 'success', sourceIp: actor.sourceIp, detail: { document_id: r.document_id } });
     return next;
   });
@@ -393,6 +405,7 @@ export async function completeSigning(ctx: ServiceContext, token: string, input:
       .returning('id')
       .executeTakeFirstOrThrow();
     await trx.updateTable('signature_requests').set({ status: 'signed', signed_at: signedAt, code_hash: null, code_expires_at: null }).where('id', '=', r.id).execute();
+    await forgetSigningLinks(trx, [r.id]);
     await fileSigned(trx, ctx, doc, null);
     await appendAudit(trx, {
       at: now,

@@ -7,6 +7,7 @@ import { fileToArchive } from '../archive/filing.js';
 import { appendAudit, canonicalJson } from '../audit/service.js';
 import { may, requirePermission } from '../auth/roles.js';
 import { maskName } from '../clients/identifiers.js';
+import { matterVisibleTo } from '../matters/access.js';
 import { notify } from '../notifications/service.js';
 import { portalOwnsMatter, type PortalClient } from '../portal/service.js';
 import { announce } from '../realtime/hub.js';
@@ -297,7 +298,7 @@ export interface StaffEvaluation extends ClientEvaluation {
 
 /**
  * One lawyer's aggregate and ratings, newest first: for whoever may read evaluations, and for the
- * lawyer themself (their own record).
+ * lawyer themself (their own record); the ratings of matters the reader cannot see are left out.
  */
 export async function lawyerEvaluations(ctx: ServiceContext, actor: Actor, lawyerId: number, limit = 100): Promise<LawyerAggregate & { evaluations: StaffEvaluation[] }> {
   if (!may(actor, 'evaluations.read') && actor.userId !== lawyerId) {
@@ -312,6 +313,9 @@ export async function lawyerEvaluations(ctx: ServiceContext, actor: Actor, lawye
     .selectAll('e')
     .select(['m.number', 'm.title', 'c.name as client_name', 'c.kind as client_kind'])
     .where('e.lawyer_id', '=', lawyerId)
+    // The aggregate counts every rating; the ratings themselves name matters, clients and comments,
+    // so each is listed only to someone who may see its matter (a partner is not on every team).
+    .where(matterVisibleTo(actor))
     .orderBy('e.submitted_at', 'desc')
     .orderBy('e.id', 'desc')
     .limit(limit)

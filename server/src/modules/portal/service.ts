@@ -1,11 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import type { Actor, ServiceContext } from '../../context.js';
-import { unauthorized } from '../../errors.js';
+import { forbidden, unauthorized } from '../../errors.js';
 import { appendAudit, recordAudit } from '../audit/service.js';
 import { hashToken } from '../auth/service.js';
 import { requirePermission } from '../auth/roles.js';
 import { findVisibleClient } from '../clients/service.js';
 import { maskName } from '../clients/identifiers.js';
+import { visibleMatterIds } from '../matters/access.js';
 import { newShortCode, normalizeEnrolmentCode } from '../kiosks/service.js';
 
 /** A client's portal session, as the auth plugin hands it to `portal` routes. */
@@ -34,6 +35,13 @@ export const portalActor = (clientId: number, sourceIp: string | null): Actor =>
 export async function createPortalCode(ctx: ServiceContext, actor: Actor, clientId: number): Promise<{ code: string; link: string; expires_at: string; client_name: string }> {
   requirePermission(actor, 'clients.manage');
   const client = await findVisibleClient(ctx.db, actor, clientId);
+  // The portal shows all of the client's matters: whoever hands out its key must see all of them too,
+  // or a lawyer on one matter could read (and answer for the client in) another team's matter.
+  const own = await ctx.db.selectFrom('parties').select('matter_id').where('client_id', '=', clientId).where('role', '=', 'client').execute();
+  const ids = [...new Set(own.map((p) => p.matter_id))];
+  if ((await visibleMatterIds(ctx.db, actor, ids)).size < ids.length) {
+    throw forbidden('NOT_ON_EVERY_MATTER', 'This client has matters you are not on; its portal access code must come from a lawyer who sees them all, or from the director. / 该客户另有您未参与的案件，请由可查看其全部案件的律师或主任生成门户访问码。');
+  }
   const code = newShortCode();
   const now = ctx.clock.now();
   const expiresAt = new Date(now.getTime() + PORTAL_CODE_DAYS * DAY_MS);
@@ -41,7 +49,8 @@ export async function createPortalCode(ctx: ServiceContext, actor: Actor, client
     await trx.insertInto('client_portal_codes').values({ client_id: clientId, code_hash: hashToken(code), expires_at: expiresAt, created_by: actor.userId!, created_at: now }).execute();
     await appendAudit(trx, { at: now, actor: actor.username, action: 'portal.code_created', object: `client:${clientId}`, result: 'success', sourceIp: actor.sourceIp, detail: { expires_at: expiresAt.toISOString() } });
   });
-  return { code, link: `/portal/?code=${code}`, expires_at: expiresAt.toISOString(), client_name: client.name };
+  // In the fragment, which browsers never send: the code stays out of request logs.
+  return { code, link: `/portal/#code=${code}`, expires_at: expiresAt.toISOString(), client_name: client.name };
 }
 
 /** The client's side: a valid code is spent and becomes a session token (returned once, set as a cookie). */
