@@ -254,6 +254,22 @@ t.test('createDeadlinesForDocument: a received document starts its deadline once
   await t.rejects(db.transaction().execute((trx) => createDeadlinesForDocument(trx, inst.ctx, outsider, { ...input, source_id: 72 })), { statusCode: 404, code: 'MATTER_NOT_FOUND' }, 'a lawyer off the team cannot');
   await t.rejects(db.transaction().execute((trx) => createDeadlinesForDocument(trx, inst.ctx, actor, { ...input, source_id: 73, rule: 'nope' })), { statusCode: 400, code: 'UNKNOWN_RULE' }, 'an unknown rule');
   await t.rejects(db.transaction().execute((trx) => createDeadlinesForDocument(trx, inst.ctx, SYSTEM_ACTOR, { ...input, source_id: 74 })), { statusCode: 403, code: 'FORBIDDEN' }, 'the system actor holds no matter permission');
+
+  // The responsible lawyer's account was disabled (inactivity): the judgment's deadline is still recorded.
+  const handover = await openMatter('孙雅琴');
+  const colleague = await signedIn(inst, 'lawyer');
+  t.equal((await api('POST', `/api/matters/${handover.id}/team`, lawyer, { user_id: colleague.id })).statusCode < 300, true, 'a colleague joins the team');
+  await db.updateTable('users').set({ disabled: true }).where('id', '=', lawyer.id).execute();
+  try {
+    const colleagueActor = { userId: colleague.id, username: colleague.username, role: 'lawyer', sourceIp: null };
+    const kept = await db.transaction().execute((trx) => createDeadlinesForDocument(trx, inst.ctx, colleagueActor, { ...input, matter_id: handover.id, source_id: 75 }));
+    t.match(kept.warnings, [/承办律师账号已停用/], 'recorded, with a warning to assign it');
+    t.equal((await db.selectFrom('matter_deadlines').select('responsible_user_id').where('id', '=', kept.id).executeTakeFirstOrThrow()).responsible_user_id, colleague.id, 'given to the colleague who recorded it');
+    // Out of the way of the counts the later tests check.
+    await db.updateTable('matter_deadlines').set({ status: 'done', done_at: inst.clock.now() }).where('id', '=', kept.id).execute();
+  } finally {
+    await db.updateTable('users').set({ disabled: false }).where('id', '=', lawyer.id).execute();
+  }
 });
 
 t.test('reminder settings: defaults, changed by a director, refused out of range', async (t) => {

@@ -128,6 +128,8 @@ async function storeCalendars(ctx: ServiceContext, actor: Actor, doc: unknown): 
 async function recomputeOpenDeadlines(trx: Transaction<Database>, ctx: ServiceContext, actor: Actor, calendar: RestDayCalendar): Promise<number> {
   const open = await trx.selectFrom('matter_deadlines').selectAll().where('status', '=', 'open').where('rule', 'is not', null).orderBy('id').execute();
   let moved = 0;
+  // The firm may have turned client reminders off altogether; a moved date then reaches staff only.
+  const tellClients = (await reminderSettings(trx)).notify_client;
   for (const d of open) {
     const result = computeDeadline(calendar, { rule: d.rule!, trigger_date: d.trigger_date!, foreign: d.foreign_party, in_custody: d.in_custody, days: d.days });
     const same = result.due === d.due_date && result.basis === d.basis && JSON.stringify(result.warnings) === JSON.stringify(d.warnings);
@@ -142,7 +144,7 @@ async function recomputeOpenDeadlines(trx: Transaction<Database>, ctx: ServiceCo
       `案件：${matter.number} ${matter.title}\n期限：${d.title}\n届满日由 ${d.due_date} 改为 ${result.due}（已按新载入的法定节假日安排重新计算）。\n\n` +
       `Deadline moved: "${d.title}" is now due ${result.due} instead of ${d.due_date}, counted again over the newly loaded holiday calendar.`;
     await notify(trx, ctx, { event: 'deadline.reminder', user_ids: [d.responsible_user_id], matter_id: d.matter_id, title, body, dedupe_key: `deadline.moved:${d.id}:${result.due}:staff` });
-    if (d.notify_client) {
+    if (d.notify_client && tellClients) {
       for (const clientId of await matterClientIds(trx, d.matter_id)) {
         await notify(trx, ctx, { event: 'deadline.reminder', client_id: clientId, matter_id: d.matter_id, title, body, dedupe_key: `deadline.moved:${d.id}:${result.due}:client:${clientId}` });
       }
@@ -326,8 +328,8 @@ async function loadDeadline(db: Db, id: number): Promise<LoadedDeadline | undefi
 
 const deadlineNotFound = (id: number) => notFound('DEADLINE_NOT_FOUND', `No deadline ${id}, or its matter is not one of yours. / 期限不存在或您无权查看。`);
 
-/** A member of the matter's team, active: whom a deadline may be given to. */
-async function assertResponsible(db: Db, matterId: number, userId: number): Promise<void> {
+/** Whether a user is an active member of the matter's team: whom a deadline may be given to. */
+async function isActiveMember(db: Db, matterId: number, userId: number): Promise<boolean> {
   const row = await db
     .selectFrom('matter_team as t')
     .innerJoin('users as u', 'u.id', 't.user_id')
@@ -336,7 +338,11 @@ async function assertResponsible(db: Db, matterId: number, userId: number): Prom
     .where('t.user_id', '=', userId)
     .where('u.disabled', '=', false)
     .executeTakeFirst();
-  if (!row) throw badRequest('INVALID_RESPONSIBLE', `User ${userId} is not an active member of this matter's team. / 负责人须为本案团队中的在职人员。`);
+  return !!row;
+}
+
+async function assertResponsible(db: Db, matterId: number, userId: number): Promise<void> {
+  if (!(await isActiveMember(db, matterId, userId))) throw badRequest('INVALID_RESPONSIBLE', `User ${userId} is not an active member of this matter's team. / 负责人须为本案团队中的在职人员。`);
 }
 
 const SOURCE_PATTERN = /^[a-z][a-z0-9_.]{0,39}$/;
@@ -440,6 +446,13 @@ export async function createDeadlinesForDocument(
     return { id: existing.id, due: existing.due_date, warnings: existing.warnings };
   }
   const result = computeDeadline(await currentCalendar(trx), { rule: rule.id, trigger_date: input.trigger_date, foreign: input.foreign, in_custody: input.in_custody });
+  // A court's deadline is never lost because the responsible lawyer's account was disabled (the
+  // inactivity rule): whoever records the document takes it on, and the warning says so.
+  const lawyerActive = await isActiveMember(trx, matter.id, matter.responsible_lawyer_id);
+  const responsible = lawyerActive || actor.userId === null ? matter.responsible_lawyer_id : actor.userId;
+  if (!lawyerActive && responsible !== matter.responsible_lawyer_id) {
+    result.warnings.push('承办律师账号已停用，该期限暂由登记人负责，请及时指定负责人。 / The responsible lawyer’s account is disabled: the deadline is given to whoever recorded the document; assign it to an active lawyer.');
+  }
   const row = await insertDeadline(trx, ctx, actor, matter, {
     milestone: rule.milestone,
     rule: rule.id,
@@ -453,7 +466,7 @@ export async function createDeadlinesForDocument(
     warnings: result.warnings,
     source: input.source,
     source_id: sourceId,
-    responsible_user_id: matter.responsible_lawyer_id,
+    responsible_user_id: responsible,
     notify_client: true,
     note: null,
   });

@@ -508,10 +508,16 @@ export const RETRY_BACKOFF_MS = [60_000, 5 * 60_000, 30 * 60_000, 2 * 3_600_000,
 export const MAX_ATTEMPTS = RETRY_BACKOFF_MS.length + 1;
 /**
  * A claimed delivery is due again after this long: a process that died while sending leaves it to
- * be sent by another (at least once rather than never). Longer than a batch can take.
+ * be sent by another (at least once rather than never). Far longer than one send can take (SMTP's
+ * timeouts add up to under a minute).
  */
 const CLAIM_LEASE_MS = 10 * 60_000;
-const BATCH = 20;
+/**
+ * Deliveries are claimed one at a time: a claimed batch sent one after another could outlast the
+ * lease behind a slow mail server, and another process would send its tail again. A firm's volume
+ * makes the extra claim per message cost nothing.
+ */
+const BATCH = 1;
 /** One run sends at most this many, so a long backlog does not hold one run for ever. */
 const MAX_PER_RUN = 500;
 const SMS_TEXT_MAX = 300;
