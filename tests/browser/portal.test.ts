@@ -374,6 +374,9 @@ if (requireBrowser(t)) {
     // A session that ended elsewhere (the lawyer revoked it): the next request explains what happened.
     await phone.goto(`${origin}/portal/`);
     await phone.getByTestId('portal-home').waitFor();
+    // Every load of the home page done first: one still in flight would meet the revoked session and
+    // show the entry before the click below (a race seen on a loaded machine).
+    await phone.waitForLoadState('networkidle');
     await must('revoke', call('POST', `/api/clients/${client.id}/portal-revoke`, lawyer, {}), 200);
     await phone.getByTestId('tab-invoices').click();
     await phone.getByTestId('entry-expired').waitFor();

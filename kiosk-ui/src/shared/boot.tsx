@@ -1,8 +1,9 @@
-import { Component, render, type ComponentChildren, type ComponentType } from 'preact';
+import { render, type ComponentType } from 'preact';
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { api, asApiError, setAuthLostHandler, type ApiError } from './api.js';
 import { common, LangProvider, LangToggle, useT } from './i18n.js';
-import { LiveProvider, setErrorReporter } from './live.js';
+import { ErrorBoundary } from './error-boundary.js';
+import { LiveProvider } from './live.js';
 import { ErrorText, FullScreen, Spinner } from './ui.js';
 import './base.css';
 
@@ -26,7 +27,7 @@ export function boot(kind: KioskKind, App: ComponentType<AppProps>): void {
   if (!host) return;
   render(
     <LangProvider>
-      <ErrorBoundary>
+      <ErrorBoundary fallback={<ErrorScreen />}>
         <Gate kind={kind} App={App} />
       </ErrorBoundary>
     </LangProvider>,
@@ -49,37 +50,6 @@ function ErrorScreen() {
       </div>
     </FullScreen>
   );
-}
-
-/** Catches render errors and script errors nobody handled: a Chinese error screen, never a blank page. */
-class ErrorBoundary extends Component<{ children: ComponentChildren }, { failed: boolean }> {
-  state = { failed: false };
-  private readonly onError = (event: ErrorEvent) => this.fail(event.error ?? event.message, event);
-  private readonly onRejection = (event: PromiseRejectionEvent) => this.fail(event.reason, event);
-
-  componentDidMount() {
-    window.addEventListener('error', this.onError);
-    window.addEventListener('unhandledrejection', this.onRejection);
-    setErrorReporter((err) => this.fail(err));
-  }
-  componentWillUnmount() {
-    window.removeEventListener('error', this.onError);
-    window.removeEventListener('unhandledrejection', this.onRejection);
-    setErrorReporter(null);
-  }
-  componentDidCatch(error: unknown) {
-    this.fail(error);
-  }
-  private fail(error: unknown, event?: Event) {
-    // Chromium reports a harmless ResizeObserver notice as an error event; it is not a failure.
-    if (String((error as Error)?.message ?? error).includes('ResizeObserver loop')) return;
-    event?.preventDefault();
-    console.error('kiosk error:', error);
-    this.setState({ failed: true });
-  }
-  render() {
-    return this.state.failed ? <ErrorScreen /> : this.props.children;
-  }
 }
 
 type GateState =
