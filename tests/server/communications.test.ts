@@ -91,6 +91,20 @@ t.test('a received judgment starts its appeal deadline, is filed, and the client
   });
   t.equal(ruling.statusCode, 400, 'a deadline the document names needs its consequence');
   t.equal(ruling.json().error.code, 'CONSEQUENCE_REQUIRED', 'CONSEQUENCE_REQUIRED');
+
+  // A court-set period: the simplified procedure's evidence notice gave 10 days (the statute allows up to 15).
+  const evidenceNotice = await call('POST', `/api/matters/${civil.id}/communications/received-documents`, lawyer, {
+    authority_kind: 'court',
+    authority: '北京市朝阳区人民法院',
+    document_kind: '举证通知书',
+    received_on: '2026-11-20',
+    served_on: '2026-11-20',
+    deadline: { rule: 'evidence_simplified', days: 10 },
+    inform_client: false,
+  });
+  t.equal(evidenceNotice.statusCode, 201, 'recorded with the days the notice set');
+  const evidence = await db.selectFrom('matter_deadlines').select(['due_date', 'days']).where('source', '=', 'received_document').where('source_id', '=', String(evidenceNotice.json().id)).executeTakeFirstOrThrow();
+  t.same(evidence, { due_date: '2026-11-30', days: 10 }, 'due on the tenth day (Monday 30 November), not on the statute’s fifteenth');
 });
 
 t.test('bad received documents: 400 and nothing stored — no record, no deadline, no notice', async (t) => {
@@ -262,6 +276,11 @@ t.test('interview records, settlement plans, service plans and progress go throu
   t.equal(interview.statusCode, 201, 'an interview record');
   t.match(interview.json(), { kind: 'interview_record', occurred_on: '2026-11-24', details: { subject: '证人王强（原告仓库管理员）', place: '本所第一会议室' } }, 'time, person and place');
   t.equal((await archived('communication_records', interview.json().id))?.kind, 'interview_record', 'filed at once');
+  const filedHash = (await archived('communication_records', interview.json().id))?.sha256;
+  const corrected = await call('POST', `/api/communications/${interview.json().id}/confirmation-requests`, lawyer, { content: '问：服务器何时交付？答：2025年6月3日送到被告仓库，被告仓管李某签收。' });
+  t.equal(corrected.statusCode, 201, 'a corrected text goes to the client');
+  const refiled = (await archived('communication_records', interview.json().id))?.sha256;
+  t.ok(refiled && refiled !== filedHash, 'and the archive holds the hash of the record as corrected');
   const q = await call('POST', `/api/communications/${interview.json().id}/confirmation-requests`, lawyer, {});
   const opinion = await call('POST', `/api/portal/confirmations/${q.json().confirmation.id}`, civil.portal, { decision: 'confirm', text: '内容属实，补充：签收单原件在我司财务处。' });
   t.match(opinion.json(), { status: 'confirmed', response_text: '内容属实，补充：签收单原件在我司财务处。' }, 'the client confirms with its opinion');

@@ -158,6 +158,7 @@ const KINDS: { path: string; kind: RecordKind; summary: string; body: TObject; c
                 trigger_date: Type.Optional(Day('default: served_on')),
                 foreign: Type.Optional(Type.Boolean()),
                 in_custody: Type.Optional(Type.Boolean()),
+                days: Type.Optional(Type.Integer({ minimum: 1, maximum: 365, description: 'the days the document itself sets, for periods a court sets (evidence periods)' })),
               },
               { additionalProperties: false },
             ),

@@ -335,7 +335,7 @@ export interface ReceivedDocumentInput {
   consequence?: string | null;
   summary?: string | null;
   /** the deadline the document starts, computed by the deadline engine */
-  deadline?: { rule: string; trigger_date?: string; foreign?: boolean; in_custody?: boolean } | null;
+  deadline?: { rule: string; trigger_date?: string; foreign?: boolean; in_custody?: boolean; days?: number } | null;
   /** tell the matter's clients at once (default) */
   inform_client?: boolean;
 }
@@ -381,6 +381,7 @@ export async function recordReceivedDocument(ctx: ServiceContext, actor: Actor, 
         trigger_date: triggerDate,
         foreign: input.deadline?.foreign,
         in_custody: input.deadline?.in_custody,
+        days: input.deadline?.days,
         title: `${documentKind}：${rule.name.zh}`,
       });
       details.deadline = { rule: rule.id, trigger_date: triggerDate, due: created.due, warnings: created.warnings };
@@ -609,8 +610,14 @@ export async function requestConfirmation(ctx: ServiceContext, actor: Actor, id:
   const matter = await workMatter(ctx.db, actor, row.matter_id);
   const now = ctx.clock.now();
   const confirmationId = await ctx.db.transaction().execute(async (trx) => {
+    // Two revisions at once must not leave the record's text and its open requests out of step.
+    const current = await trx.selectFrom('communication_records').select('content_sha256').where('id', '=', id).forUpdate().executeTakeFirstOrThrow();
+    if (current.content_sha256 !== row.content_sha256) throw conflict('RECORD_CHANGED', 'The text was revised meanwhile; reload it and ask again. / 该文本已被他人修改，请刷新后重新发送确认。');
     if (changed) {
-      await trx.updateTable('communication_records').set({ content, content_sha256: hash, updated_at: now }).where('id', '=', id).execute();
+      const revisedRow = await trx.updateTable('communication_records').set({ content, content_sha256: hash, updated_at: now }).where('id', '=', id).returningAll().executeTakeFirstOrThrow();
+      // The archive holds the record's hash as it stands: a revised text is filed again.
+      const filedAs = FILED_AS[row.kind];
+      if (filedAs) await fileToArchive(trx, ctx, { matter_id: row.matter_id, kind: filedAs, title: `${KIND_LABELS[row.kind]}：${row.title}`, source: 'communication_records', source_id: id, sha256: hashOfRecord(revisedRow), filed_by: actor.userId });
     }
     let retire = trx.updateTable('client_confirmations').set({ superseded_at: now }).where('record_id', '=', id).where('decision', 'is', null).where('superseded_at', 'is', null);
     if (!changed) retire = retire.where('client_id', '=', clientId);

@@ -434,7 +434,7 @@ export async function createDeadlinesForDocument(
   trx: Transaction<Database>,
   ctx: ServiceContext,
   actor: Actor,
-  input: { matter_id: number; source: string; source_id: string | number; rule: string; trigger_date: string; foreign?: boolean; in_custody?: boolean; title?: string | null },
+  input: { matter_id: number; source: string; source_id: string | number; rule: string; trigger_date: string; foreign?: boolean; in_custody?: boolean; days?: number | null; title?: string | null },
 ): Promise<{ id: number; due: string; warnings: string[] }> {
   requirePermission(actor, 'matters.work');
   const matter = await visibleMatter(trx, actor, input.matter_id);
@@ -445,7 +445,8 @@ export async function createDeadlinesForDocument(
     if (existing.matter_id !== matter.id) throw conflict('DEADLINE_SOURCE_USED', `${input.source} ${sourceId} already started a deadline of another matter. / 该来源已用于其他案件的期限。`);
     return { id: existing.id, due: existing.due_date, warnings: existing.warnings };
   }
-  const result = computeDeadline(await currentCalendar(trx), { rule: rule.id, trigger_date: input.trigger_date, foreign: input.foreign, in_custody: input.in_custody });
+  // `days`: what the court's notice set, for the periods a court sets (evidence); the statute's bound otherwise.
+  const result = computeDeadline(await currentCalendar(trx), { rule: rule.id, trigger_date: input.trigger_date, foreign: input.foreign, in_custody: input.in_custody, days: input.days });
   // A court's deadline is never lost because the responsible lawyer's account was disabled (the
   // inactivity rule): whoever records the document takes it on, and the warning says so.
   const lawyerActive = await isActiveMember(trx, matter.id, matter.responsible_lawyer_id);
@@ -458,7 +459,7 @@ export async function createDeadlinesForDocument(
     rule: rule.id,
     title: cleanTitle(input.title) ?? rule.name.zh,
     trigger_date: result.trigger_date,
-    days: null,
+    days: input.days ?? null,
     foreign: input.foreign === true,
     in_custody: input.in_custody === true,
     due_date: result.due,
