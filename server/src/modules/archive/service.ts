@@ -327,7 +327,10 @@ export async function uploadProcessFile(ctx: ServiceContext, actor: Actor, matte
     const user = await ctx.db.selectFrom('users').select(['id', 'display_name']).where('id', '=', actor.userId!).executeTakeFirstOrThrow();
     return toProcessFile(row, user);
   } catch (err) {
+    // Everything on disk goes before the failure is recorded: whoever sees the record sees nothing left.
     if (placed) await unlink(placed).catch(() => {});
+    await handle.close().catch(() => {});
+    await unlink(part).catch(() => {});
     await recordAudit(ctx.db, {
       at: ctx.clock.now(),
       actor: actor.username,
