@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
-import { ConfigError, loadConfig, type Config } from './config.js';
-import { systemClock } from './clock.js';
-import { migrateToLatest, openDatabase } from './db/index.js';
+import { ConfigError, loadConfig } from './config.js';
+import { CliFailure, cliActor, withInstance } from './cli-support.js';
+import { registerBackupCommands } from './modules/backup/cli.js';
+import { registerComplianceCommands } from './modules/compliance/cli.js';
 import { AppError } from './errors.js';
 import { verifyAuditChain } from './modules/audit/service.js';
 import { ROLE_NAMES } from './modules/auth/roles.js';
@@ -11,28 +12,12 @@ import { DEMO_INVITE_CODE } from './modules/visitors/service.js';
 import { createUser, unlockUser } from './modules/users/service.js';
 import { loadCalendarsFromConsole, loadedCalendars } from './modules/deadlines/service.js';
 import { parseCalendarDocument } from './modules/deadlines/holidays.js';
-import type { ServiceContext, Actor } from './context.js';
 import { startServer } from './server.js';
 import { VERSION } from './version.js';
 import { readSecretLines } from './stdin.js';
 
 /** Exit codes: 0 done, 1 the command failed, 2 the command line was wrong. */
 export const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
-
-class CliFailure extends Error {}
-
-const cliActor = (): Actor => ({ userId: null, username: `cli:${process.env.SUDO_USER ?? process.env.USER ?? 'root'}`, role: null, sourceIp: null });
-
-/** Opens the configured instance, migrated, for one command, and closes it afterwards. */
-async function withInstance<T>(config: Config, fn: (ctx: ServiceContext, applied: string[]) => Promise<T>): Promise<T> {
-  const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
-  try {
-    const applied = await migrateToLatest(database.db);
-    return await fn({ db: database.db, config, clock: systemClock }, applied);
-  } finally {
-    await database.close();
-  }
-}
 
 export function printDemoAccounts(accounts: DemoAccount[], out: (line: string) => void): void {
   out('');
@@ -178,6 +163,8 @@ function buildProgram(out: (line: string) => void): Command {
       printDemoAccounts(accounts, out);
     });
 
+  registerBackupCommands(program, out);
+  registerComplianceCommands(program, out);
   return program;
 }
 

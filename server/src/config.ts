@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { BlockList, isIP } from 'node:net';
 import path from 'node:path';
 
@@ -14,8 +14,27 @@ export interface Config {
   mqttHost: string;
   httpHost: string;
   httpPort: number;
+  /**
+   * off: plain HTTP and MQTT; files: the admin's certificate (LAWBOX_TLS_CERT/KEY);
+   * auto: a local CA and server certificate made on first run under <dataDir>/tls.
+   */
+  tlsMode: 'off' | 'auto' | 'files';
   tlsCertPath: string | null;
   tlsKeyPath: string | null;
+  /** addresses allowed to read /metrics */
+  metricsNetworks: BlockList;
+  backup: {
+    /** file holding the backup encryption key (64 hex characters); null = backups cannot be made */
+    keyFile: string | null;
+    /** where scheduled backups are written */
+    dir: string;
+    /** second location scheduled backups are copied to: a local path (e.g. a mounted SMB share) or an rsync target host:/path */
+    copyTo: string | null;
+    /** backups older than this many days are pruned (the newest is always kept) */
+    keepDays: number;
+    /** the compliance self-check fails when the newest backup is older than this */
+    maxAgeHours: number;
+  };
   logLevel: string;
   passwordPolicy: PasswordPolicy;
   lockout: { threshold: number; minutes: number };
@@ -46,6 +65,9 @@ export class ConfigError extends Error {
 /** Cybersecurity Law art. 21: network logs are kept for at least six months. */
 export const MIN_AUDIT_RETENTION_DAYS = 183;
 
+/** Only the box itself reads metrics unless an admin names the Prometheus host. */
+const DEFAULT_METRICS_NETWORKS = '127.0.0.0/8,::1/128';
+
 /** Loopback and the private ranges: administration stays on the firm's LAN unless an admin widens it. */
 const DEFAULT_MANAGEMENT_NETWORKS = '127.0.0.0/8,10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,::1/128,fc00::/7';
 
@@ -57,6 +79,7 @@ export const CONFIG_VARIABLES: { name: string; default: string; meaning: string 
   { name: 'LAWBOX_MQTT_PORT', default: '1884', meaning: 'port of the embedded broker' },
   { name: 'LAWBOX_HTTP_HOST', default: '0.0.0.0', meaning: 'address the HTTP(S) server listens on' },
   { name: 'LAWBOX_HTTP_PORT', default: '8080', meaning: 'port of the HTTP(S) server' },
+  { name: 'LAWBOX_TLS', default: 'off', meaning: 'off, or auto: make a local CA and server certificate on first run (HTTPS, MQTT over TLS, HSTS); set automatically to files when LAWBOX_TLS_CERT is given' },
   { name: 'LAWBOX_TLS_CERT', default: '(unset: plain HTTP)', meaning: 'PEM certificate chain; HTTPS when set with the key' },
   { name: 'LAWBOX_TLS_KEY', default: '(unset)', meaning: 'PEM private key of that certificate' },
   { name: 'LAWBOX_LOG_LEVEL', default: 'info', meaning: 'pino level: fatal error warn info debug trace silent' },
@@ -72,6 +95,14 @@ export const CONFIG_VARIABLES: { name: string; default: string; meaning: string 
   { name: 'LAWBOX_AUDIT_RETENTION_DAYS', default: '365', meaning: `audit records older than this are purged (≥ ${MIN_AUDIT_RETENTION_DAYS})` },
   { name: 'LAWBOX_MANAGEMENT_NETWORKS', default: DEFAULT_MANAGEMENT_NETWORKS, meaning: 'comma-separated CIDRs allowed to use administration routes' },
   { name: 'LAWBOX_ACCOUNT_INACTIVE_DAYS', default: '90', meaning: 'accounts unused this long are disabled; 0 = never' },
+  { name: 'LAWBOX_METRICS_NETWORKS', default: DEFAULT_METRICS_NETWORKS, meaning: 'comma-separated CIDRs allowed to read /metrics (Prometheus)' },
+  { name: 'DATABASE_PASSWORD_FILE', default: '(unset)', meaning: 'file holding the PostgreSQL password, put into DATABASE_URL (systemd LoadCredential)' },
+  { name: 'MQTT_PASSWORD_FILE', default: '(unset)', meaning: 'file holding the MQTT password, put into MQTT_URL (systemd LoadCredential)' },
+  { name: 'LAWBOX_BACKUP_KEY_FILE', default: '(unset: no backups)', meaning: 'file with the 64-hex-character backup encryption key (keep a copy off the box)' },
+  { name: 'LAWBOX_BACKUP_DIR', default: '<LAWBOX_DATA_DIR>/backups', meaning: 'where scheduled backups are written' },
+  { name: 'LAWBOX_BACKUP_COPY_TO', default: '(unset)', meaning: 'second location for each scheduled backup: a local path (mounted SMB share) or rsync host:/path' },
+  { name: 'LAWBOX_BACKUP_KEEP_DAYS', default: '30', meaning: 'backups older than this are pruned; the newest is always kept' },
+  { name: 'LAWBOX_BACKUP_MAX_AGE_HOURS', default: '26', meaning: 'the compliance self-check fails when the newest backup is older' },
   { name: 'LAWBOX_PDF_FONT', default: '(unset: bundled Noto Sans SC)', meaning: 'TrueType font with CJK glyphs for generated PDFs (contracts, notices)' },
 ];
 
@@ -120,6 +151,20 @@ export function loadConfig(env: Env = process.env): Config {
     return raw;
   };
 
+  /** A secret kept in a file (systemd LoadCredential) is put into the URL, so it never sits in the environment. */
+  const withPassword = (urlValue: string | null, name: string, fileVar: string): string | null => {
+    const passwordFile = file(fileVar);
+    if (urlValue === null || passwordFile === null || !existsSync(passwordFile)) return urlValue;
+    try {
+      const u = new URL(urlValue);
+      u.password = encodeURIComponent(readFileSync(passwordFile, 'utf8').trim());
+      return u.toString();
+    } catch {
+      problems.push(`${fileVar}: cannot put its password into ${name}`);
+      return urlValue;
+    }
+  };
+
   const networks = (name: string, fallback: string): BlockList => {
     const list = new BlockList();
     for (const cidr of (text(name) ?? fallback).split(',').map((c) => c.trim()).filter(Boolean)) {
@@ -142,14 +187,23 @@ export function loadConfig(env: Env = process.env): Config {
 
   const config: Config = {
     dataDir: path.resolve(text('LAWBOX_DATA_DIR') ?? 'data'),
-    databaseUrl: url('DATABASE_URL', ['postgres:', 'postgresql:']),
-    mqttUrl: url('MQTT_URL', ['mqtt:', 'mqtts:', 'ws:', 'wss:']),
+    databaseUrl: withPassword(url('DATABASE_URL', ['postgres:', 'postgresql:']), 'DATABASE_URL', 'DATABASE_PASSWORD_FILE'),
+    mqttUrl: withPassword(url('MQTT_URL', ['mqtt:', 'mqtts:', 'ws:', 'wss:']), 'MQTT_URL', 'MQTT_PASSWORD_FILE'),
     mqttHost: text('LAWBOX_MQTT_HOST') ?? '0.0.0.0',
     mqttPort: int('LAWBOX_MQTT_PORT', 1884, 0, 65535),
     httpHost: text('LAWBOX_HTTP_HOST') ?? '0.0.0.0',
     httpPort: int('LAWBOX_HTTP_PORT', 8080, 0, 65535),
+    tlsMode: 'off',
     tlsCertPath: file('LAWBOX_TLS_CERT'),
     tlsKeyPath: file('LAWBOX_TLS_KEY'),
+    metricsNetworks: networks('LAWBOX_METRICS_NETWORKS', DEFAULT_METRICS_NETWORKS),
+    backup: {
+      keyFile: file('LAWBOX_BACKUP_KEY_FILE'),
+      dir: path.resolve(text('LAWBOX_BACKUP_DIR') ?? path.join(text('LAWBOX_DATA_DIR') ?? 'data', 'backups')),
+      copyTo: text('LAWBOX_BACKUP_COPY_TO'),
+      keepDays: int('LAWBOX_BACKUP_KEEP_DAYS', 30, 1, 3650),
+      maxAgeHours: int('LAWBOX_BACKUP_MAX_AGE_HOURS', 26, 1, 24 * 365),
+    },
     logLevel,
     passwordPolicy: {
       enabled: flag('LAWBOX_PASSWORD_POLICY', true),
@@ -174,6 +228,10 @@ export function loadConfig(env: Env = process.env): Config {
   if ((config.tlsCertPath === null) !== (config.tlsKeyPath === null)) {
     problems.push('LAWBOX_TLS_CERT and LAWBOX_TLS_KEY must be set together');
   }
+  const tls = text('LAWBOX_TLS')?.toLowerCase() ?? null;
+  if (tls !== null && !['off', 'auto'].includes(tls)) problems.push(`LAWBOX_TLS=${tls}: expected off or auto (or set LAWBOX_TLS_CERT and LAWBOX_TLS_KEY)`);
+  else if (config.tlsCertPath !== null && tls === 'auto') problems.push('LAWBOX_TLS=auto and LAWBOX_TLS_CERT are exclusive: choose a generated or your own certificate');
+  config.tlsMode = config.tlsCertPath !== null ? 'files' : tls === 'auto' ? 'auto' : 'off';
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
 }

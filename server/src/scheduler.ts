@@ -12,6 +12,7 @@ import { notificationJobs } from './modules/notifications/service.js';
 import { archiveJobs } from './modules/archive/service.js';
 import { evaluationJobs } from './modules/evaluations/service.js';
 import { deadlineJobs } from './modules/deadlines/service.js';
+import { complianceJobs } from './modules/compliance/service.js';
 
 export interface Job {
   name: string;
@@ -59,6 +60,7 @@ export const JOBS: Job[] = [
   ...archiveJobs,
   ...evaluationJobs,
   ...deadlineJobs,
+  ...complianceJobs,
 ];
 
 /**

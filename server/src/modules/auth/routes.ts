@@ -40,7 +40,7 @@ export const authRoutes: FastifyPluginAsync = async (app) => {
     path: '/',
     httpOnly: true,
     sameSite: 'strict' as const,
-    secure: app.services.config.tlsCertPath !== null,
+    secure: app.services.config.tlsMode !== 'off',
   };
 
   app.post(

@@ -55,7 +55,7 @@ export const healthRoutes: FastifyPluginAsync = async (app) => {
         uptime_s: Math.round(process.uptime()),
         database: app.database.kind,
         mqtt: { embedded: app.mqtt.embedded !== null, port: app.mqtt.embedded?.port ?? null, connected: app.mqtt.connected() },
-        tls: c.tlsCertPath !== null,
+        tls: c.tlsMode !== 'off',
         password_policy: { enabled: c.passwordPolicy.enabled, min_length: c.passwordPolicy.minLength, min_classes: c.passwordPolicy.minClasses, max_age_days: c.passwordPolicy.maxAgeDays },
         lockout: { threshold: c.lockout.threshold, minutes: c.lockout.minutes },
         session: { idle_minutes: c.session.idleMinutes, absolute_hours: c.session.absoluteHours },

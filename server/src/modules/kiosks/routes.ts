@@ -30,7 +30,7 @@ const WithCode = Type.Object(
 /** Kiosks (lobby check-in, meeting terminals, wall screens): enrolment by an administrator, then each screen's own token. */
 export const kiosksRoutes: FastifyPluginAsync = async (app) => {
   const ctx = app.services;
-  const cookieOptions = { path: '/', httpOnly: true, sameSite: 'strict' as const, secure: ctx.config.tlsCertPath !== null, maxAge: 10 * 365 * 24 * 3600 };
+  const cookieOptions = { path: '/', httpOnly: true, sameSite: 'strict' as const, secure: ctx.config.tlsMode !== 'off', maxAge: 10 * 365 * 24 * 3600 };
 
   app.get(
     '/api/kiosks',

@@ -29,7 +29,7 @@ const Overview = Type.Object(
 /** The client portal's entry: staff hand out access codes; the client's browser exchanges one for a session. */
 export const portalRoutes: FastifyPluginAsync = async (app) => {
   const ctx = app.services;
-  const cookieOptions = { path: '/', httpOnly: true, sameSite: 'strict' as const, secure: ctx.config.tlsCertPath !== null, maxAge: PORTAL_SESSION_DAYS * 86_400 };
+  const cookieOptions = { path: '/', httpOnly: true, sameSite: 'strict' as const, secure: ctx.config.tlsMode !== 'off', maxAge: PORTAL_SESSION_DAYS * 86_400 };
 
   app.post(
     '/api/clients/:id/portal-code',
