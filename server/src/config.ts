@@ -156,8 +156,11 @@ export function loadConfig(env: Env = process.env): Config {
     const passwordFile = file(fileVar);
     if (urlValue === null || passwordFile === null || !existsSync(passwordFile)) return urlValue;
     try {
+      const password = readFileSync(passwordFile, 'utf8').trim();
+      // An empty file is "no credential" (the unit's empty SetCredential default), not an empty password.
+      if (!password) return urlValue;
       const u = new URL(urlValue);
-      u.password = encodeURIComponent(readFileSync(passwordFile, 'utf8').trim());
+      u.password = encodeURIComponent(password);
       return u.toString();
     } catch {
       problems.push(`${fileVar}: cannot put its password into ${name}`);

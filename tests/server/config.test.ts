@@ -50,3 +50,31 @@ t.test('management networks default to loopback and private ranges and reject no
   const err = t.throws(() => loadConfig({ LAWBOX_MANAGEMENT_NETWORKS: '10.0.0.0/33,banana' })) as ConfigError;
   t.equal(err.problems.length, 2, 'both bad entries are reported');
 });
+
+t.test('secrets in files are put into the URLs; an empty file is no secret', async (t) => {
+  const dir = t.testdir({ 'db-password': 'p@ss w/ord\n', empty: '', 'mqtt-password': 'agent-secret' });
+  const c = loadConfig({ DATABASE_URL: 'postgres://lawbox@127.0.0.1/lawbox', DATABASE_PASSWORD_FILE: `${dir}/db-password`, MQTT_URL: 'mqtts://server:old@broker:8883', MQTT_PASSWORD_FILE: `${dir}/mqtt-password` });
+  t.equal(decodeURIComponent(new URL(c.databaseUrl!).password), 'p@ss w/ord', 'the password, with its special characters, reaches the connection string');
+  t.equal(new URL(c.mqttUrl!).password, 'agent-secret', 'the file wins over a password written in the URL');
+  t.equal(loadConfig({ DATABASE_URL: 'postgres://lawbox:inurl@h/db', DATABASE_PASSWORD_FILE: `${dir}/empty` }).databaseUrl, 'postgres://lawbox:inurl@h/db', 'an empty credential leaves the URL as it is');
+  const err = t.throws(() => loadConfig({ DATABASE_URL: 'postgres://h/db', DATABASE_PASSWORD_FILE: `${dir}/missing` })) as ConfigError;
+  t.match(err.problems, [/DATABASE_PASSWORD_FILE=.*missing: file not found/]);
+});
+
+t.test('TLS is off, auto or your own certificate, never two at once', async (t) => {
+  const dir = t.testdir({ 'cert.pem': 'x', 'key.pem': 'y' });
+  t.equal(loadConfig({}).tlsMode, 'off');
+  t.equal(loadConfig({ LAWBOX_TLS: 'AUTO' }).tlsMode, 'auto');
+  t.equal(loadConfig({ LAWBOX_TLS_CERT: `${dir}/cert.pem`, LAWBOX_TLS_KEY: `${dir}/key.pem` }).tlsMode, 'files');
+  t.throws(() => loadConfig({ LAWBOX_TLS: 'yes' }), /LAWBOX_TLS=yes: expected off or auto/);
+  t.throws(() => loadConfig({ LAWBOX_TLS: 'auto', LAWBOX_TLS_CERT: `${dir}/cert.pem`, LAWBOX_TLS_KEY: `${dir}/key.pem` }), /exclusive/);
+});
+
+t.test('backup settings default next to the data and refuse nonsense', async (t) => {
+  const c = loadConfig({ LAWBOX_DATA_DIR: '/srv/lawbox' });
+  t.same(c.backup, { keyFile: null, dir: '/srv/lawbox/backups', copyTo: null, keepDays: 30, maxAgeHours: 26 });
+  t.notOk(c.metricsNetworks.check('192.168.1.20', 'ipv4'), 'metrics are for the box itself unless widened');
+  t.ok(c.metricsNetworks.check('127.0.0.1', 'ipv4'));
+  const err = t.throws(() => loadConfig({ LAWBOX_BACKUP_KEEP_DAYS: '0', LAWBOX_BACKUP_MAX_AGE_HOURS: 'x' })) as ConfigError;
+  t.equal(err.problems.length, 2, 'both are reported');
+});
