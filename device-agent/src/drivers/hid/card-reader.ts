@@ -76,7 +76,9 @@ export async function listHidDevices(vendorId?: number, productId?: number): Pro
  * kernel made for it: the node's sysfs device sits right under that interface.
  */
 async function usbInterfaceOf(hidraw: string): Promise<string> {
-  const device = await realpath(`/sys/class/hidraw/${path.basename(hidraw)}/device`).catch(() => {
+  // A udev link such as /dev/lawbox/lobby-reader names the node it points at, not itself.
+  const node = await realpath(hidraw).catch(() => hidraw);
+  const device = await realpath(`/sys/class/hidraw/${path.basename(node)}/device`).catch(() => {
     throw new Error(`${hidraw} is not a hidraw device of this host`);
   });
   return path.basename(path.dirname(device));
