@@ -19,6 +19,8 @@ export interface AgentConfig {
   brokerUrl: string;
   username?: string;
   password?: string;
+  /** PEM certificates the MQTT link trusts (mqtts://); unset: the system's */
+  ca?: string[];
   /** where the journal and the last access list live; survives restarts */
   stateDir: string;
   /** public keys the agent trusts for access lists, by key id; from local configuration only */
@@ -102,6 +104,7 @@ export class Agent {
       clientId: `lawbox-agent-${config.id}`,
       username: config.username,
       password: config.password,
+      ...(config.ca ? { ca: config.ca } : {}),
       reconnectPeriod: 1000,
       will: { topic: stateTopic, payload: Buffer.from(JSON.stringify({ state: 'offline' })), qos: 1, retain: true },
     });

@@ -1,6 +1,7 @@
-import { createPublicKey, type KeyObject } from 'node:crypto';
+import { createPublicKey, X509Certificate, type KeyObject } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { rootCertificates } from 'node:tls';
 import { loadProfiles, type Profile } from '../../firmware-profiles/index.js';
 import type { AgentConfig } from './agent.js';
 import { withMedia } from './drivers/media/camera-media.js';
@@ -21,6 +22,7 @@ export const AGENT_VARIABLES = [
   { name: 'LAWBOX_AGENT_USERNAME', default: '(unset)', meaning: 'MQTT username' },
   { name: 'LAWBOX_AGENT_PASSWORD', default: '(unset)', meaning: 'MQTT password (prefer LAWBOX_AGENT_PASSWORD_FILE)' },
   { name: 'LAWBOX_AGENT_PASSWORD_FILE', default: '(unset)', meaning: 'file holding the MQTT password (systemd LoadCredential)' },
+  { name: 'LAWBOX_AGENT_CA_FILE', default: '(unset)', meaning: 'PEM CA certificate trusted for mqtts:// besides the system’s, e.g. the server’s local CA (<data>/tls/ca.crt)' },
   { name: 'LAWBOX_AGENT_STATE_DIR', default: './agent-state', meaning: 'event journal and the last access list' },
   { name: 'LAWBOX_AGENT_TRUSTED_KEYS', default: '(required)', meaning: 'directory of <key_id>.pem public keys that may sign access lists' },
   { name: 'LAWBOX_AGENT_SECRETS_DIR', default: '(unset)', meaning: 'directory of files named by a device’s secret_ref (camera passwords)' },
@@ -49,6 +51,17 @@ export function loadAgentConfig(env: NodeJS.ProcessEnv): AgentConfig {
       password = readFileSync(env.LAWBOX_AGENT_PASSWORD_FILE, 'utf8').trim();
     } catch (err) {
       problems.push(`LAWBOX_AGENT_PASSWORD_FILE cannot be read: ${(err as Error).message}`);
+    }
+  }
+  let ca: string[] | undefined;
+  if (env.LAWBOX_AGENT_CA_FILE) {
+    try {
+      const pem = readFileSync(env.LAWBOX_AGENT_CA_FILE, 'utf8');
+      new X509Certificate(pem);
+      // Given to TLS, a CA list replaces the system's; the broker may also hold a public certificate.
+      ca = [...rootCertificates, pem];
+    } catch (err) {
+      problems.push(`LAWBOX_AGENT_CA_FILE (${env.LAWBOX_AGENT_CA_FILE}) is not a readable PEM certificate: ${(err as Error).message}; copy the server's ca.crt there`);
     }
   }
   const trustedKeys = new Map<string, KeyObject>();
@@ -92,6 +105,7 @@ export function loadAgentConfig(env: NodeJS.ProcessEnv): AgentConfig {
     brokerUrl,
     username: env.LAWBOX_AGENT_USERNAME,
     password,
+    ...(ca ? { ca } : {}),
     stateDir,
     trustedKeys,
     profiles,

@@ -43,6 +43,8 @@ import { communicationsRoutes } from './modules/communications/routes.js';
 import { invoicesRoutes } from './modules/invoices/routes.js';
 import { evaluationsRoutes } from './modules/evaluations/routes.js';
 import { kioskUiRoutes } from './plugins/kiosk-ui.js';
+import { metricsRoutes } from './modules/metrics/routes.js';
+import { createMetrics, type AppMetrics } from './modules/metrics/service.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -53,6 +55,8 @@ declare module 'fastify' {
     deviceBridge: DeviceBridge;
     /** every route with its access rule, for documentation and the role × route test */
     routeCatalog: RouteOptions[];
+    /** this app's Prometheus registry and what feeds it (the scheduler reports its job runs here) */
+    metrics: AppMetrics;
   }
 }
 
@@ -93,11 +97,16 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   });
 
   await app.register(errorsPlugin);
+  const metrics = createMetrics({ db: opts.database.db, database: opts.database.kind, pool: opts.database.pool, mqttConnected: () => opts.mqtt.connected() });
+  app.decorate('metrics', metrics);
+  await app.register(metricsRoutes, { metrics });
   // A POST without a body is an empty object, so body schemas (required fields, no extras) still apply.
   app.addHook('preValidation', async (request) => {
     if (request.body === undefined || request.body === null) request.body = {};
   });
-  await app.register(helmet, { contentSecurityPolicy: { directives: { 'upgrade-insecure-requests': null } }, hsts: opts.https ? { maxAge: 31_536_000 } : false });
+  // HSTS for a year once TLS is on. Not includeSubDomains: the box does not own the names above it, and
+  // an admin's certificate for firm.cn must not force HTTPS onto the firm's other intranet hosts.
+  await app.register(helmet, { contentSecurityPolicy: { directives: { 'upgrade-insecure-requests': null } }, hsts: opts.https ? { maxAge: 31_536_000, includeSubDomains: false } : false });
   await app.register(rateLimit, {
     global: false,
     errorResponseBuilder: (_request, limit) =>

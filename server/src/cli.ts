@@ -59,7 +59,11 @@ function buildProgram(out: (line: string) => void): Command {
       out(`  web & API     ${server.url}/api   (docs: ${server.url}/api/docs)`);
       out(`  health        ${server.url}/api/health`);
       out(`  database      ${server.database.kind === 'pglite' ? `embedded PGlite in ${config.dataDir}` : 'PostgreSQL (DATABASE_URL)'}`);
-      out(`  MQTT          ${server.mqtt.embedded ? `embedded broker on port ${server.mqtt.embedded.port}` : 'external broker (MQTT_URL)'}`);
+      out(`  MQTT          ${server.mqtt.embedded ? `embedded broker on port ${server.mqtt.embedded.port}${server.mqtt.embedded.tls ? ' (TLS)' : ''}` : 'external broker (MQTT_URL)'}`);
+      if (server.tls?.localCa) {
+        out(`  TLS CA        ${server.tls.localCa.file}   SHA-256 ${server.tls.localCa.sha256}`);
+        out('                install it on kiosks, browsers and agents / 请在终端、浏览器与设备代理上安装此根证书');
+      }
       if (server.demoKiosks.length > 0) {
         out('Demo kiosk screens: open each link once in its own browser to enrol it / 演示终端（每个链接在独立浏览器中打开一次即完成登记）:');
         for (const k of server.demoKiosks) out(`  ${k.kind.padEnd(8)} ${k.url}   ${k.name}`);

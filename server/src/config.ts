@@ -65,6 +65,15 @@ export class ConfigError extends Error {
 /** Cybersecurity Law art. 21: network logs are kept for at least six months. */
 export const MIN_AUDIT_RETENTION_DAYS = 183;
 
+/**
+ * Whether a connecting address lies in one of the configured ranges. An IPv4 client of a dual-stack
+ * socket shows as ::ffff:a.b.c.d, while the ranges are written in IPv4.
+ */
+export function addressIn(networks: BlockList, address: string): boolean {
+  const ip = address.startsWith('::ffff:') ? address.slice(7) : address;
+  return networks.check(ip, ip.includes(':') ? 'ipv6' : 'ipv4');
+}
+
 /** Only the box itself reads metrics unless an admin names the Prometheus host. */
 const DEFAULT_METRICS_NETWORKS = '127.0.0.0/8,::1/128';
 

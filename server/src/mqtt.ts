@@ -1,16 +1,18 @@
 import { once } from 'node:events';
-import { createServer, type AddressInfo, type Server } from 'node:net';
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { createServer as createTlsServer } from 'node:tls';
 import { Aedes, type AuthenticateError } from 'aedes';
 import mqtt, { type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
 import type { BrokerAccess, BrokerPrincipal } from './modules/agents/broker-access.js';
+import { brokerTrust, ownServername, type ServerTls } from './tls.js';
 
 export interface MqttLink {
   client: MqttClient;
-  /** the in-process broker, when no MQTT_URL was configured */
-  embedded: { port: number } | null;
+  /** the in-process broker, when no MQTT_URL was configured; `tls`: it speaks MQTT over TLS only */
+  embedded: { port: number; tls: boolean } | null;
   connected(): boolean;
   close(): Promise<void>;
 }
@@ -37,11 +39,17 @@ const principals = new WeakMap<object, BrokerPrincipal>();
  * Connects to MQTT_URL, or starts the embedded aedes broker and connects to it. The embedded broker
  * refuses anonymous clients: the server's own client uses `internal`, and device agents their own
  * enrolled credential, confined to their own topics by `access` (without it, only the server gets in).
+ * With `tls` the embedded broker speaks MQTT over TLS only, with the HTTPS server's certificate.
  */
-export async function startMqtt(config: Config, log: Logger, opts: { internal?: { username: string; password: string }; access?: (internal: { username: string; password: string }) => BrokerAccess } = {}): Promise<MqttLink> {
+export async function startMqtt(
+  config: Config,
+  log: Logger,
+  opts: { internal?: { username: string; password: string }; access?: (internal: { username: string; password: string }) => BrokerAccess; tls?: ServerTls | null } = {},
+): Promise<MqttLink> {
   let broker: Aedes | null = null;
   let server: Server | null = null;
   let url = config.mqttUrl;
+  const tls = opts.tls ?? null;
   const internal = opts.internal ?? internalCredential();
   const access = opts.access?.(internal);
 
@@ -98,11 +106,14 @@ export async function startMqtt(config: Config, log: Logger, opts: { internal?: 
     });
     // Small MQTT packets go out at once: with Nagle's algorithm and delayed ACKs each hop can wait ~40 ms.
     const handle = broker.handle;
-    server = createServer((socket) => {
+    const accept = (socket: Socket) => {
       socket.setNoDelay(true);
       handle(socket);
-    });
+    };
+    server = tls ? createTlsServer({ cert: tls.cert, key: tls.key }, accept) : createServer(accept);
     server.on('error', (err) => log.error({ err }, 'embedded MQTT broker error'));
+    // A plain MQTT client or a client that does not trust the certificate: its problem, not the broker's.
+    server.on('tlsClientError', (err: Error, socket: Socket) => log.debug({ err: err.message, from: socket.remoteAddress }, 'MQTT TLS handshake refused'));
     try {
       server.listen(config.mqttPort, config.mqttHost);
       await Promise.race([once(server, 'listening'), once(server, 'error').then(([err]) => Promise.reject(err))]);
@@ -113,10 +124,13 @@ export async function startMqtt(config: Config, log: Logger, opts: { internal?: 
     }
     const { port } = server.address() as AddressInfo;
     const host = config.mqttHost === '0.0.0.0' || config.mqttHost === '::' ? '127.0.0.1' : config.mqttHost;
-    url = `mqtt://${host.includes(':') ? `[${host}]` : host}:${port}`;
-    log.info({ port }, 'embedded MQTT broker listening');
+    url = `${tls ? 'mqtts' : 'mqtt'}://${host.includes(':') ? `[${host}]` : host}:${port}`;
+    log.info({ port, tls: !!tls }, 'embedded MQTT broker listening');
   }
 
+  // The embedded broker is checked against our own certificate; an external one against the system's
+  // CAs and the local CA (a Mosquitto given the appliance's certificate, or one with its own).
+  const trust = broker && tls ? { ca: tls.trust, servername: ownServername(tls) } : !broker && /^(mqtts|wss):/.test(url) ? { ca: brokerTrust(config.dataDir) } : {};
   // aedes speaks MQTT 3.1.1 only; we use 3.1.1 everywhere so both brokers behave the same.
   const client = mqtt.connect(url, {
     protocolVersion: 4,
@@ -124,6 +138,7 @@ export async function startMqtt(config: Config, log: Logger, opts: { internal?: 
     reconnectPeriod: 2000,
     connectTimeout: 5000,
     ...(broker ? internal : {}),
+    ...trust,
   });
   client.on('connect', () => noDelay(client));
   client.on('error', (err) => log.warn({ err: err.message }, 'MQTT link error'));
@@ -134,7 +149,7 @@ export async function startMqtt(config: Config, log: Logger, opts: { internal?: 
 
   return {
     client,
-    embedded: server ? { port: (server.address() as AddressInfo).port } : null,
+    embedded: server ? { port: (server.address() as AddressInfo).port, tls: !!tls } : null,
     connected: () => client.connected,
     close: async () => {
       await client.endAsync(true).catch(() => {});

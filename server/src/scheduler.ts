@@ -63,30 +63,47 @@ export const JOBS: Job[] = [
   ...complianceJobs,
 ];
 
+/** ok: it ran and finished; failed: it threw; skipped: another server process holds its lock. */
+export type JobOutcome = 'ok' | 'failed' | 'skipped';
+
+/** Told of every run, e.g. by the metrics (runs by job and outcome, how long each took). */
+export interface JobObserver {
+  jobRan(job: string, outcome: JobOutcome, seconds: number): void;
+}
+
 /**
  * Runs one job if no other server process is running it: a PostgreSQL advisory lock, keyed by the
  * job's name, is held on one connection for the length of the run.
  */
-export async function runJob(ctx: ServiceContext, job: Job): Promise<{ ran: boolean; result?: unknown }> {
-  return ctx.db.connection().execute(async (conn) => {
-    const key = sql`hashtext(${`lawbox.job.${job.name}`})`;
-    const { rows } = await sql<{ locked: boolean }>`select pg_try_advisory_lock(${key}) as locked`.execute(conn);
-    if (!rows[0]?.locked) return { ran: false };
-    try {
-      return { ran: true, result: await job.run({ ...ctx, db: conn }) };
-    } finally {
-      await sql`select pg_advisory_unlock(${key})`.execute(conn);
-    }
-  });
+export async function runJob(ctx: ServiceContext, job: Job, observer?: JobObserver): Promise<{ ran: boolean; result?: unknown }> {
+  const started = performance.now();
+  const report = (outcome: JobOutcome) => observer?.jobRan(job.name, outcome, (performance.now() - started) / 1000);
+  try {
+    const run = await ctx.db.connection().execute(async (conn) => {
+      const key = sql`hashtext(${`lawbox.job.${job.name}`})`;
+      const { rows } = await sql<{ locked: boolean }>`select pg_try_advisory_lock(${key}) as locked`.execute(conn);
+      if (!rows[0]?.locked) return { ran: false };
+      try {
+        return { ran: true, result: await job.run({ ...ctx, db: conn }) };
+      } finally {
+        await sql`select pg_advisory_unlock(${key})`.execute(conn);
+      }
+    });
+    report(run.ran ? 'ok' : 'skipped');
+    return run;
+  } catch (err) {
+    report('failed');
+    throw err;
+  }
 }
 
-export function startScheduler(ctx: ServiceContext, log: Logger): () => void {
+export function startScheduler(ctx: ServiceContext, log: Logger, observer?: JobObserver): () => void {
   const tasks = JOBS.map((job) =>
     cron.schedule(
       job.schedule,
       async () => {
         try {
-          const { ran, result } = await runJob(ctx, job);
+          const { ran, result } = await runJob(ctx, job, observer);
           if (ran) log.info({ job: job.name, result }, 'job finished');
         } catch (err) {
           log.error({ err, job: job.name }, 'job failed');

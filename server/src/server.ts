@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
 import { buildApp } from './app.js';
@@ -14,12 +13,15 @@ import { demoClientLinks } from './modules/demo/portal.js';
 import { cjkTrigramsWork } from './modules/conflicts/engine.js';
 import { issueSetupToken } from './modules/users/service.js';
 import { startScheduler } from './scheduler.js';
+import { prepareTls, type ServerTls } from './tls.js';
 
 export interface RunningServer {
   app: FastifyInstance;
   database: DatabaseHandle;
   mqtt: MqttLink;
   url: string;
+  /** HTTPS and MQTT over TLS, when on: with auto, the local CA to install on kiosks and agents */
+  tls: ServerTls | null;
   /** printed once at first start: the setup token, or the demo firm's one-time passwords */
   firstRun: { setupToken: string | null; demoAccounts: DemoAccount[] | null };
   /** the demo's kiosk screens not enrolled yet, each with a fresh one-time enrolment link */
@@ -45,6 +47,8 @@ export async function startServer(config: Config, opts: { demo?: boolean; log?: 
     for (const fn of cleanups.reverse()) await fn().catch((err) => log.error({ err }, 'shutdown step failed'));
   };
   try {
+    // First: a certificate problem is reported before the database is opened (seconds with PGlite).
+    const tls = await prepareTls(config, log);
     const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
     cleanups.push(() => database.close());
     const applied = await migrateToLatest(database.db);
@@ -60,29 +64,30 @@ export async function startServer(config: Config, opts: { demo?: boolean; log?: 
     const demoAccounts = opts.demo ? await loadDemoFirm(ctx) : null;
     const setupToken = demoAccounts ? null : await issueSetupToken(ctx);
 
-    const mqtt = await startMqtt(config, log, { access: (internal) => brokerAccess(ctx, internal) });
+    const mqtt = await startMqtt(config, log, { access: (internal) => brokerAccess(ctx, internal), tls });
     cleanups.push(() => mqtt.close());
 
-    const https = config.tlsCertPath && config.tlsKeyPath ? { cert: readFileSync(config.tlsCertPath), key: readFileSync(config.tlsKeyPath) } : null;
-    const app = await buildApp({ config, database, mqtt, logger: log, https });
+    const app = await buildApp({ config, database, mqtt, logger: log, https: tls && { cert: tls.cert, key: tls.key } });
     cleanups.push(() => app.close());
-    const stopScheduler = startScheduler(ctx, log);
+    const stopScheduler = startScheduler(ctx, log, app.metrics.jobs);
     cleanups.push(async () => stopScheduler());
     await app.listen({ host: config.httpHost, port: config.httpPort });
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.httpPort;
     const host = config.httpHost === '0.0.0.0' || config.httpHost === '::' ? 'localhost' : config.httpHost;
-    const url = `${https ? 'https' : 'http'}://${host}:${port}`;
+    const url = `${tls ? 'https' : 'http'}://${host}:${port}`;
     let demoKiosks: DemoKioskLink[] = [];
     let demoClients: DemoKioskLink[] = [];
     if (opts.demo && (await isDemoFirm(ctx))) {
-      const building = await startDemoBuilding(ctx, mqtt, `http://127.0.0.1:${port}`, log);
+      // The simulated agent reaches the server under a name its certificate covers, trusting what the server's own MQTT client trusts.
+      const own = tls ? { host: tls.ownName, caFile: tls.trustFile } : null;
+      const building = await startDemoBuilding(ctx, mqtt, `${tls ? 'https' : 'http'}://${own?.host ?? '127.0.0.1'}:${port}`, log, own);
       if (building) cleanups.push(() => building.stop());
       demoKiosks = await demoKioskLinks(ctx, url);
       demoClients = await demoClientLinks(ctx, url);
     }
-    log.info({ url, database: database.kind, mqtt: mqtt.embedded ? `embedded :${mqtt.embedded.port}` : 'external', ms: Math.round(performance.now() - started) }, 'lawbox ready');
-    return { app, database, mqtt, url, firstRun: { setupToken, demoAccounts }, demoKiosks, demoClients, stop: unwind };
+    log.info({ url, database: database.kind, mqtt: mqtt.embedded ? `embedded ${mqtt.embedded.tls ? 'mqtts' : 'mqtt'} :${mqtt.embedded.port}` : 'external', ms: Math.round(performance.now() - started) }, 'lawbox ready');
+    return { app, database, mqtt, url, tls, firstRun: { setupToken, demoAccounts }, demoKiosks, demoClients, stop: unwind };
   } catch (err) {
     await unwind();
     throw err;

@@ -38,6 +38,8 @@ const PUBLIC_ROUTES = new Set([
   'POST /api/sign/code',
   'POST /api/sign/complete',
   'POST /api/signatures/verify',
+  // Prometheus has no session: the route answers LAWBOX_METRICS_NETWORKS only (tests/server/metrics.test.ts).
+  'GET /metrics',
   ...KIOSK_KINDS.flatMap((k) => [`GET /kiosk/${k}`, `GET /kiosk/${k}/`]),
 ]);
 /** The kiosk apps' bundles: public, present once kiosk-ui is built. */

@@ -13,6 +13,8 @@ export type Db = Kysely<Database>;
 export interface DatabaseHandle {
   db: Db;
   kind: 'postgres' | 'pglite';
+  /** the PostgreSQL pool's counters, for /metrics; null for PGlite (one connection in-process) */
+  pool: { readonly totalCount: number; readonly idleCount: number; readonly waitingCount: number } | null;
   /** LISTEN on a channel; NOTIFY is transactional, so only committed changes are announced. */
   listen(channel: string, onMessage: (payload: string) => void): Promise<() => Promise<void>>;
   close(): Promise<void>;
@@ -56,7 +58,7 @@ export async function openDatabase(opts: OpenOptions): Promise<DatabaseHandle> {
     });
     client.release();
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-    return { db, kind: 'postgres', listen: (channel, onMessage) => listenPostgres(opts.databaseUrl!, channel, onMessage), close: () => db.destroy() };
+    return { db, kind: 'postgres', pool, listen: (channel, onMessage) => listenPostgres(opts.databaseUrl!, channel, onMessage), close: () => db.destroy() };
   }
   let releaseLock = () => {};
   let dataDir: string | undefined;
@@ -72,6 +74,7 @@ export async function openDatabase(opts: OpenOptions): Promise<DatabaseHandle> {
     return {
       db,
       kind: 'pglite',
+      pool: null,
       listen: async (channel, onMessage) => {
         const unlisten = await pglite.listen(channel, onMessage);
         return async () => {

@@ -1,6 +1,7 @@
 import fp from 'fastify-plugin';
 import cookie from '@fastify/cookie';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { addressIn } from '../config.js';
 import type { Actor } from '../context.js';
 import { forbidden, unauthorized } from '../errors.js';
 import { recordAudit } from '../modules/audit/service.js';
@@ -83,10 +84,7 @@ export default fp(async (app) => {
   app.decorateRequest('portal', null);
 
   const networks = app.services.config.managementNetworks;
-  const fromManagementNetwork = (ip: string): boolean => {
-    const v4 = ip.startsWith('::ffff:') ? ip.slice(7) : ip;
-    return networks.check(v4, v4.includes(':') ? 'ipv6' : 'ipv4');
-  };
+  const fromManagementNetwork = (ip: string): boolean => addressIn(networks, ip);
 
   app.addHook('onRequest', async (request: FastifyRequest, _reply: FastifyReply) => {
     if (request.routeOptions.config.agent) return authenticateAgent(request);

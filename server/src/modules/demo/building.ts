@@ -48,8 +48,9 @@ const AGENT_BIN = fileURLToPath(new URL('../../../../device-agent/bin/lawbox-age
 /**
  * Runs `lawbox-agent --simulate` beside the demo server, as its own process with its own credential
  * (a fresh secret at every start, so none is ever stored in clear) and the server's access-list key.
+ * With TLS on, `tls` names the host the server's certificate covers and the CA file to trust.
  */
-export async function startDemoBuilding(ctx: ServiceContext, mqtt: MqttLink, httpUrl: string, log: Logger): Promise<{ stop(): Promise<void> } | null> {
+export async function startDemoBuilding(ctx: ServiceContext, mqtt: MqttLink, httpUrl: string, log: Logger, tls: { host: string; caFile: string } | null = null): Promise<{ stop(): Promise<void> } | null> {
   if (!existsSync(AGENT_BIN)) {
     log.warn({ bin: AGENT_BIN }, 'device agent not found: the demo runs without simulated devices');
     return null;
@@ -65,13 +66,17 @@ export async function startDemoBuilding(ctx: ServiceContext, mqtt: MqttLink, htt
     LAWBOX_AGENT_TRUSTED_KEYS: path.join(dir, 'keys'),
     LAWBOX_AGENT_SERVER_URL: httpUrl,
     ...(process.env.FFMPEG_PATH ? { FFMPEG_PATH: process.env.FFMPEG_PATH } : {}),
+    // Node's own setting, not LAWBOX_AGENT_CA_FILE: it reaches every TLS connection of the process, so the
+    // simulated MQTT devices and the camera's HTTPS uploads trust the server as the agent does.
+    ...(tls ? { NODE_EXTRA_CA_CERTS: tls.caFile } : {}),
   };
   if (mqtt.embedded) {
     const agent = await ctx.db.selectFrom('agents').select('secret_hash').where('id', '=', DEMO_AGENT).executeTakeFirst();
     const credential = agent?.secret_hash ? await rotateAgentSecret(ctx, SYSTEM_ACTOR, DEMO_AGENT) : await enrollAgent(ctx, SYSTEM_ACTOR, { id: DEMO_AGENT, name: '前台设备主机（模拟）' });
     const secretFile = path.join(dir, 'secret');
     writeFileSync(secretFile, credential.password, { mode: 0o600 });
-    Object.assign(env, { LAWBOX_AGENT_BROKER_URL: `mqtt://127.0.0.1:${mqtt.embedded.port}`, LAWBOX_AGENT_USERNAME: credential.username, LAWBOX_AGENT_PASSWORD_FILE: secretFile });
+    const broker = mqtt.embedded.tls ? `mqtts://${tls?.host ?? '127.0.0.1'}` : 'mqtt://127.0.0.1';
+    Object.assign(env, { LAWBOX_AGENT_BROKER_URL: `${broker}:${mqtt.embedded.port}`, LAWBOX_AGENT_USERNAME: credential.username, LAWBOX_AGENT_PASSWORD_FILE: secretFile });
   } else {
     env.LAWBOX_AGENT_BROKER_URL = ctx.config.mqttUrl ?? '';
   }
