@@ -21,6 +21,8 @@ export interface Config {
   tlsMode: 'off' | 'auto' | 'files';
   tlsCertPath: string | null;
   tlsKeyPath: string | null;
+  /** 64-hex-character key that seals private keys at rest (src/secrets.ts); null = kept in clear */
+  masterKeyFile: string | null;
   /** addresses allowed to read /metrics */
   metricsNetworks: BlockList;
   backup: {
@@ -107,6 +109,7 @@ export const CONFIG_VARIABLES: { name: string; default: string; meaning: string 
   { name: 'LAWBOX_METRICS_NETWORKS', default: DEFAULT_METRICS_NETWORKS, meaning: 'comma-separated CIDRs allowed to read /metrics (Prometheus)' },
   { name: 'DATABASE_PASSWORD_FILE', default: '(unset)', meaning: 'file holding the PostgreSQL password, put into DATABASE_URL (systemd LoadCredential)' },
   { name: 'MQTT_PASSWORD_FILE', default: '(unset)', meaning: 'file holding the MQTT password, put into MQTT_URL (systemd LoadCredential)' },
+  { name: 'LAWBOX_MASTER_KEY_FILE', default: '(unset: keys in clear)', meaning: 'file with the 64-hex-character master key that encrypts signing keys at rest; keep a copy with the backup key' },
   { name: 'LAWBOX_BACKUP_KEY_FILE', default: '(unset: no backups)', meaning: 'file with the 64-hex-character backup encryption key (keep a copy off the box)' },
   { name: 'LAWBOX_BACKUP_DIR', default: '<LAWBOX_DATA_DIR>/backups', meaning: 'where scheduled backups are written' },
   { name: 'LAWBOX_BACKUP_COPY_TO', default: '(unset)', meaning: 'second location for each scheduled backup: a local path (mounted SMB share) or rsync host:/path' },
@@ -160,6 +163,14 @@ export function loadConfig(env: Env = process.env): Config {
     return raw;
   };
 
+  /** A 256-bit key in a file, checked now so a wrong file stops the start rather than the first signature. */
+  const hexKeyFile = (name: string): string | null => {
+    const keyFile = file(name);
+    if (keyFile === null || !existsSync(keyFile)) return keyFile;
+    if (!/^[0-9a-f]{64}$/i.test(readFileSync(keyFile, 'utf8').trim())) problems.push(`${name}=${keyFile}: expected 64 hexadecimal characters (make one with: openssl rand -hex 32)`);
+    return keyFile;
+  };
+
   /** A secret kept in a file (systemd LoadCredential) is put into the URL, so it never sits in the environment. */
   const withPassword = (urlValue: string | null, name: string, fileVar: string): string | null => {
     const passwordFile = file(fileVar);
@@ -208,6 +219,7 @@ export function loadConfig(env: Env = process.env): Config {
     tlsMode: 'off',
     tlsCertPath: file('LAWBOX_TLS_CERT'),
     tlsKeyPath: file('LAWBOX_TLS_KEY'),
+    masterKeyFile: hexKeyFile('LAWBOX_MASTER_KEY_FILE'),
     metricsNetworks: networks('LAWBOX_METRICS_NETWORKS', DEFAULT_METRICS_NETWORKS),
     backup: {
       keyFile: file('LAWBOX_BACKUP_KEY_FILE'),

@@ -13,6 +13,7 @@ import { demoClientLinks } from './modules/demo/portal.js';
 import { cjkTrigramsWork } from './modules/conflicts/engine.js';
 import { issueSetupToken } from './modules/users/service.js';
 import { startScheduler } from './scheduler.js';
+import { sealStoredKeys } from './modules/keys/service.js';
 import { prepareTls, type ServerTls } from './tls.js';
 
 export interface RunningServer {
@@ -61,6 +62,9 @@ export async function startServer(config: Config, opts: { demo?: boolean; log?: 
     }
 
     const ctx = { db: database.db, config, clock: systemClock };
+    const sealed = await sealStoredKeys(database.db, config, systemClock.now());
+    if (sealed > 0) log.info({ sealed }, 'private keys sealed under the master key');
+    else if (config.masterKeyFile === null) log.info('LAWBOX_MASTER_KEY_FILE is not set: signing keys are stored in clear / 未配置主密钥，签名私钥以明文保存');
     const demoAccounts = opts.demo ? await loadDemoFirm(ctx) : null;
     const setupToken = demoAccounts ? null : await issueSetupToken(ctx);
 

@@ -12,6 +12,7 @@ import type { ConsultationsTables } from '../modules/consultations/tables.js';
 import type { CommunicationsTables } from '../modules/communications/tables.js';
 import type { InvoicesTables } from '../modules/invoices/tables.js';
 import type { EvaluationsTables } from '../modules/evaluations/tables.js';
+import type { ComplianceTables } from '../modules/compliance/tables.js';
 
 /** Tables of the newer modules are declared in each module's `tables.ts` and joined here. */
 export interface Database
@@ -25,7 +26,8 @@ export interface Database
     ConsultationsTables,
     CommunicationsTables,
     InvoicesTables,
-    EvaluationsTables {
+    EvaluationsTables,
+    ComplianceTables {
   users: UsersTable;
   sessions: SessionsTable;
   audit_log: AuditLogTable;

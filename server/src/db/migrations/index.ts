@@ -15,6 +15,8 @@ import * as deadlines from './202612020300-deadlines.js';
 import * as documents from './202612020400-documents.js';
 import * as clientRecords from './202612020500-client-records.js';
 import * as evaluations from './202612020600-evaluations.js';
+import * as compliance from './202612030000-compliance.js';
+import * as keysAtRest from './202612030100-keys-at-rest.js';
 
 /** Every migration, by name; names sort in the order they run. */
 export const migrations: Record<string, Migration> = {
@@ -34,4 +36,6 @@ export const migrations: Record<string, Migration> = {
   '202612020400-documents': documents,
   '202612020500-client-records': clientRecords,
   '202612020600-evaluations': evaluations,
+  '202612030000-compliance': compliance,
+  '202612030100-keys-at-rest': keysAtRest,
 };

@@ -17,6 +17,7 @@ import { seedClientRecordsDemo } from '../communications/demo.js';
 import { seedArchiveDemo } from '../archive/demo.js';
 import { seedEvaluationsDemo } from '../evaluations/demo.js';
 import { seedDeadlinesDemo } from '../deadlines/demo.js';
+import { seedComplianceDemo } from '../compliance/demo.js';
 
 /** The demo firm's name carries the 演示 mark everywhere it appears, so nobody mistakes it for a real firm. */
 export const DEMO_FIRM = {
@@ -74,6 +75,7 @@ export async function loadDemoFirm(ctx: ServiceContext): Promise<DemoAccount[] |
   await seedClientRecordsDemo(ctx);
   await seedArchiveDemo(ctx);
   await seedEvaluationsDemo(ctx);
+  await seedComplianceDemo(ctx);
   await loadDemoBuilding(ctx);
   await seedDemoDoors(ctx);
   await seedDemoVisitors(ctx);

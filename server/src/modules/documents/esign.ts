@@ -380,7 +380,7 @@ export async function completeSigning(ctx: ServiceContext, token: string, input:
       network: { ip: source.ip, user_agent: source.userAgent?.slice(0, 500) ?? null },
     };
     const evidenceSm3 = sm3Hex(canonicalJson(evidence));
-    const platform = await signingKey(trx, 'platform', now);
+    const platform = await signingKey(trx, ctx.config, 'platform', now);
     const seal = makeSeal({ esId: `lawbox-signer-${r.id}`, type: 2, name: r.signer_name, createDate: r.created_at, validStart: r.created_at, validEnd: r.expires_at }, platform, platform);
     const der = signDocument({ seal, signedAt, document: pdf, propertyInfo: `lawbox;document=${doc.id};kind=client;evidence-sm3=${evidenceSm3}`, key: platform });
     const sig = await trx
@@ -449,8 +449,8 @@ export async function signFirmSeal(trx: Transaction<Database>, ctx: ServiceConte
   const doc = await documentForSigning(trx, application.document_id!);
   const pdf = await readDocumentPdf(ctx, doc);
   const signedAt = wholeSeconds(now);
-  const platform = await signingKey(trx, 'platform', now);
-  const key = await signingKey(trx, `seal:${application.seal_type}`, now);
+  const platform = await signingKey(trx, ctx.config, 'platform', now);
+  const key = await signingKey(trx, ctx.config, `seal:${application.seal_type}`, now);
   const sealName = `${await firmName(trx)}${SEAL_TYPES[application.seal_type]}`;
   const validEnd = new Date(key.createdAt);
   validEnd.setUTCFullYear(validEnd.getUTCFullYear() + FIRM_SEAL_YEARS);

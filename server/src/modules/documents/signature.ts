@@ -2,6 +2,8 @@ import { createHash } from 'node:crypto';
 import type { Transaction } from 'kysely';
 import { sm2 } from 'sm-crypto-v2';
 import type { Database } from '../../db/schema.js';
+import type { Config } from '../../config.js';
+import { openSecret, sealSecret } from '../../secrets.js';
 import {
   bitString,
   DerError,
@@ -84,25 +86,27 @@ export interface SigningKey {
   createdAt: Date;
 }
 
+/** What a sealed private key is bound to: its row, so it cannot be swapped for another purpose's. */
+export const signingKeyContext = (purpose: string) => `signing_keys:${purpose}`;
+
 /**
  * The firm's key for `purpose`, made on first use. Two first uses at once both try to insert; the
  * unique purpose keeps one and both read it back.
  */
-export async function signingKey(trx: Transaction<Database>, purpose: SigningKeyPurpose, now: Date): Promise<SigningKey> {
+export async function signingKey(trx: Transaction<Database>, config: Config, purpose: SigningKeyPurpose, now: Date): Promise<SigningKey> {
   const read = () => trx.selectFrom('signing_keys').selectAll().where('purpose', '=', purpose).executeTakeFirst();
   let row = await read();
   if (!row) {
     const pair = sm2.generateKeyPairHex();
-    // The private key is stored as it is until issue 7 (key management) encrypts keys at rest.
     await trx
       .insertInto('signing_keys')
-      .values({ purpose, algorithm: 'SM2', public_key: pair.publicKey, private_key: pair.privateKey, created_at: wholeSeconds(now) })
+      .values({ purpose, algorithm: 'SM2', public_key: pair.publicKey, private_key: sealSecret(config, pair.privateKey, signingKeyContext(purpose)), created_at: wholeSeconds(now) })
       .onConflict((oc) => oc.column('purpose').doNothing())
       .execute();
     row = await read();
   }
   if (!row) throw new Error(`signing key ${purpose} could not be made`);
-  return { id: row.id, purpose: row.purpose, publicKey: row.public_key, privateKey: row.private_key, createdAt: row.created_at };
+  return { id: row.id, purpose: row.purpose, publicKey: row.public_key, privateKey: openSecret(config, row.private_key, signingKeyContext(purpose)), createdAt: row.created_at };
 }
 
 /** The firm's public keys by hex, with their purpose: whom a presented signature may come from. */

@@ -5,6 +5,8 @@ import { canonicalJson, signedBytes, type AccessList, type Credential } from '..
 import { SYSTEM_ACTOR, type Actor, type ServiceContext } from '../../context.js';
 import type { DatabaseHandle, Db } from '../../db/index.js';
 import type { Database } from '../../db/schema.js';
+import type { Config } from '../../config.js';
+import { openSecret, sealSecret } from '../../secrets.js';
 import { appendAudit } from '../audit/service.js';
 import { deviceContract } from '../devices/contract.js';
 
@@ -64,9 +66,12 @@ interface SigningKey {
 }
 
 /** The key lists are signed with; the first one is made when first needed (caller holds the access lock). */
-async function signingKey(db: Db, now: Date): Promise<SigningKey> {
+/** What a sealed private key is bound to: its row. */
+export const accessKeyContext = (keyId: string) => `access_signing_keys:${keyId}`;
+
+async function signingKey(db: Db, config: Config, now: Date): Promise<SigningKey> {
   const current = await db.selectFrom('access_signing_keys').select(['key_id', 'public_pem', 'private_pem']).where('retired_at', 'is', null).orderBy('created_at', 'desc').limit(1).executeTakeFirst();
-  if (current) return current;
+  if (current) return { ...current, private_pem: openSecret(config, current.private_pem, accessKeyContext(current.key_id)) };
   const { publicKey, privateKey } = generateKeyPairSync('ed25519');
   const key = {
     // The agent finds a key by file name (<key_id>.pem), so the id says what it is and when it was made.
@@ -74,7 +79,7 @@ async function signingKey(db: Db, now: Date): Promise<SigningKey> {
     public_pem: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
     private_pem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
   };
-  await db.insertInto('access_signing_keys').values({ ...key, alg: 'ed25519', created_at: now }).execute();
+  await db.insertInto('access_signing_keys').values({ ...key, private_pem: sealSecret(config, key.private_pem, accessKeyContext(key.key_id)), alg: 'ed25519', created_at: now }).execute();
   return key;
 }
 
@@ -82,7 +87,7 @@ async function signingKey(db: Db, now: Date): Promise<SigningKey> {
 export async function currentPublicKey(ctx: ServiceContext): Promise<{ key_id: string; alg: 'ed25519'; public_pem: string }> {
   return ctx.db.transaction().execute(async (trx) => {
     await lockAccess(trx);
-    const key = await signingKey(trx, ctx.clock.now());
+    const key = await signingKey(trx, ctx.config, ctx.clock.now());
     return { key_id: key.key_id, alg: 'ed25519' as const, public_pem: key.public_pem };
   });
 }
@@ -151,7 +156,7 @@ export async function buildAccessList(ctx: ServiceContext, agentId: string): Pro
     })),
     credentials: entries,
   };
-  const key = await signingKey(db, now);
+  const key = await signingKey(db, ctx.config, now);
   return { ...unsigned, signature: { alg: 'ed25519', key_id: key.key_id, value: sign(null, signedBytes(unsigned), createPrivateKey(key.private_pem)).toString('base64') } };
 }
 

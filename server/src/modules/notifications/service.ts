@@ -51,7 +51,8 @@ export type NotificationEvent =
   | 'confirmation.request'
   | 'evaluation.invite'
   | 'invoice.status'
-  | 'portal.link';
+  | 'portal.link'
+  | 'compliance.evaluation_due';
 
 export const NOTIFICATION_EVENTS: readonly NotificationEvent[] = [
   'matter.accepted',
@@ -66,6 +67,7 @@ export const NOTIFICATION_EVENTS: readonly NotificationEvent[] = [
   'evaluation.invite',
   'invoice.status',
   'portal.link',
+  'compliance.evaluation_due',
 ];
 
 export interface NotificationInput {
