@@ -58,6 +58,7 @@ function buildProgram(out: (line: string) => void): Command {
       out(`lawbox ${VERSION} is running:`);
       out(`  web & API     ${server.url}/api   (docs: ${server.url}/api/docs)`);
       out(`  health        ${server.url}/api/health`);
+      out(`  metrics       ${server.url}/metrics   (Prometheus, from LAWBOX_METRICS_NETWORKS only)`);
       out(`  database      ${server.database.kind === 'pglite' ? `embedded PGlite in ${config.dataDir}` : 'PostgreSQL (DATABASE_URL)'}`);
       out(`  MQTT          ${server.mqtt.embedded ? `embedded broker on port ${server.mqtt.embedded.port}${server.mqtt.embedded.tls ? ' (TLS)' : ''}` : 'external broker (MQTT_URL)'}`);
       if (server.tls?.localCa) {
