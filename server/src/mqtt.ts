@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { randomBytes, timingSafeEqual } from 'node:crypto';
-import { createServer as createTlsServer } from 'node:tls';
+import { createServer as createTlsServer, rootCertificates } from 'node:tls';
 import { Aedes, type AuthenticateError } from 'aedes';
 import mqtt, { type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
@@ -130,7 +130,9 @@ export async function startMqtt(
 
   // The embedded broker is checked against our own certificate; an external one against the system's
   // CAs and the local CA (a Mosquitto given the appliance's certificate, or one with its own).
-  const trust = broker && tls ? { ca: tls.trust, servername: ownServername(tls) } : !broker && /^(mqtts|wss):/.test(url) ? { ca: brokerTrust(config.dataDir) } : {};
+  // The system's roots stay in the list: an admin's CA-issued chain (leaf and intermediate, no root)
+  // only verifies up to a root Node already knows, and `ca` replaces that store rather than adding to it.
+  const trust = broker && tls ? { ca: [...rootCertificates, tls.trust.toString()], servername: ownServername(tls) } : !broker && /^(mqtts|wss):/.test(url) ? { ca: brokerTrust(config.dataDir) } : {};
   // aedes speaks MQTT 3.1.1 only; we use 3.1.1 everywhere so both brokers behave the same.
   const client = mqtt.connect(url, {
     protocolVersion: 4,

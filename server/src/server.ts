@@ -13,7 +13,9 @@ import { demoClientLinks } from './modules/demo/portal.js';
 import { cjkTrigramsWork } from './modules/conflicts/engine.js';
 import { issueSetupToken } from './modules/users/service.js';
 import { startScheduler } from './scheduler.js';
-import { sealStoredKeys } from './modules/keys/service.js';
+import { sealStoredKeys, unopenableKeys } from './modules/keys/service.js';
+import { MasterKeyError } from './secrets.js';
+import { recordServerRuntime } from './modules/compliance/service.js';
 import { prepareTls, type ServerTls } from './tls.js';
 
 export interface RunningServer {
@@ -62,9 +64,16 @@ export async function startServer(config: Config, opts: { demo?: boolean; log?: 
     }
 
     const ctx = { db: database.db, config, clock: systemClock };
+    const unopenable = await unopenableKeys(database.db, config);
+    if (unopenable.length) {
+      throw new MasterKeyError(
+        `${unopenable.join(', ')}: sealed under another master key. Give the server the master key this database was sealed with (LAWBOX_MASTER_KEY_FILE; for a restored backup, the original box's). / 签名私钥无法用当前主密钥解开，请提供原主密钥。`,
+      );
+    }
     const sealed = await sealStoredKeys(database.db, config, systemClock.now());
     if (sealed > 0) log.info({ sealed }, 'private keys sealed under the master key');
     else if (config.masterKeyFile === null) log.info('LAWBOX_MASTER_KEY_FILE is not set: signing keys are stored in clear / 未配置主密钥，签名私钥以明文保存');
+    await recordServerRuntime(ctx);
     const demoAccounts = opts.demo ? await loadDemoFirm(ctx) : null;
     const setupToken = demoAccounts ? null : await issueSetupToken(ctx);
 

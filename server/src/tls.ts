@@ -2,7 +2,7 @@
 import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
 import { createPrivateKey, createPublicKey, webcrypto, X509Certificate, type KeyObject } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { hostname, networkInterfaces } from 'node:os';
 import path from 'node:path';
@@ -268,9 +268,10 @@ function samePublicKey(publicKey: KeyObject, privateKey: KeyObject): boolean {
 /** Written whole or not at all: a crash mid-write leaves the previous file. */
 function writeAtomically(file: string, content: string, mode: number): void {
   const tmp = `${file}.tmp`;
-  writeFileSync(tmp, content, { mode });
-  // The mode applies only to a file the call creates; a leftover temporary file keeps its own.
-  chmodSync(tmp, mode);
+  // A leftover temporary file (or a link planted in its place) is removed, and the new one is created
+  // exclusively with its mode from the start: a private key is never readable, not even for a moment.
+  rmSync(tmp, { force: true });
+  writeFileSync(tmp, content, { mode, flag: 'wx' });
   renameSync(tmp, file);
 }
 

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -494,4 +494,29 @@ t.test('prune deletes backups past the retention, always keeping the newest', as
   t.equal(await newestBackup(testConfig({ LAWBOX_BACKUP_DIR: path.join(dirs, 'nowhere') })), null, 'no backup directory: no backup');
   const audit = await db.selectFrom('audit_log').select('detail').where('action', '=', 'backup.prune').orderBy('seq').execute();
   t.same(audit.map((a) => [...(a.detail as { deleted: string[] }).deleted].sort()), [names.slice(0, 2), [names[2]]], 'each prune is recorded with what it deleted');
+});
+
+t.test('a stored file deleted or changed while the backup runs is left out or fails the backup cleanly', async (t) => {
+  const docs = path.join(inst.config.dataDir, 'documents');
+  mkdirSync(docs, { recursive: true });
+  const gone = path.join(docs, 'zz-deleted-meanwhile.pdf');
+  const shrinks = path.join(docs, 'zz-truncated-meanwhile.pdf');
+  writeFileSync(gone, randomBytes(1000));
+  writeFileSync(shrinks, randomBytes(200_000));
+  t.teardown(() => rmSync(shrinks, { force: true }));
+
+  // The files stage starts after the list is taken: that is when the server may delete or change one.
+  const meanwhile = (change: () => void) => (p: { stage: string; filesDone: number }) => {
+    if (p.stage === 'files' && p.filesDone === 0) change();
+  };
+  const left = await createBackup(inst.ctx, actor, { out: path.join(dirs, 'deleted-meanwhile.lbk'), onProgress: meanwhile(() => rmSync(gone, { force: true })) });
+  t.notOk(left.manifest.entries.some((e) => e.path.endsWith('zz-deleted-meanwhile.pdf')), 'a file deleted since it was listed is left out');
+  t.ok(left.manifest.entries.some((e) => e.path.endsWith('zz-truncated-meanwhile.pdf')), 'the others are there');
+  await verifyBackup(targetConfig(dirs, null), left.path);
+
+  const out = path.join(dirs, 'changed-meanwhile.lbk');
+  t.equal(await refusal(() => createBackup(inst.ctx, actor, { out, onProgress: meanwhile(() => statSync(shrinks).size > 10 && truncateSync(shrinks, 10)) })), 'FILE_CHANGED', 'a file that shrank fails the backup with the reason');
+  t.notOk(existsSync(out) || existsSync(`${out}.part`), 'and leaves no file behind, finished or not');
+  const failure = await db.selectFrom('audit_log').select('detail').where('action', '=', 'backup.create').where('result', '=', 'failure').orderBy('seq', 'desc').executeTakeFirstOrThrow();
+  t.match((failure.detail as { error: string }).error, /zz-truncated-meanwhile\.pdf changed while it was backed up/, 'the failure is recorded');
 });

@@ -236,7 +236,7 @@ t.test('lawbox compliance on the command line', async (t) => {
   t.match(add.stdout, /corrective action #1 opened for Z6.3.4.2, due 2027-03-31/);
   const badDate = await lawbox(['compliance', 'action', 'add', '--requirement', 'Z6.3.4.2', '--title', 'x', '--owner', 'y', '--due', '31/03/2027'], env);
   t.equal(badDate.code, 1, 'a bad date fails');
-  t.match(badDate.stderr, /not a date \(YYYY-MM-DD\)/);
+  t.match(badDate.stderr, /not a calendar date \(YYYY-MM-DD\)/);
   const badId = await lawbox(['compliance', 'action', 'close', 'abc', '--resolution', 'x'], env);
   t.equal(badId.code, 2, 'a non-number id is a usage error');
   const list = await lawbox(['compliance', 'action', 'list', '--open'], env);

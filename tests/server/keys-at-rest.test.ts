@@ -5,7 +5,7 @@ import { sm2 } from 'sm-crypto-v2';
 import t from 'tap';
 import { loadConfig } from '../../server/src/config.js';
 import { MasterKeyError, openSecret, sealSecret } from '../../server/src/secrets.js';
-import { keysInClear, sealStoredKeys } from '../../server/src/modules/keys/service.js';
+import { keysInClear, sealStoredKeys, unopenableKeys } from '../../server/src/modules/keys/service.js';
 import { signingKey, sm2Verify, SM2_USER_ID } from '../../server/src/modules/documents/signature.js';
 import { buildAccessList, currentPublicKey } from '../../server/src/modules/doors/access-list.js';
 import { verifyAccessList } from '../../device-agent/src/access/decide.js';
@@ -76,9 +76,18 @@ t.test('keys made before the master key are sealed at start, and still sign', as
   await t.rejects(buildAccessList(inst.ctx, 'agent-lobby'), /LAWBOX_MASTER_KEY_FILE is not set/, 'a server without the master key cannot sign with a sealed key');
   t.ok((await runSelfCheck(ctx)).find((c) => c.id === 'keys_at_rest')!.ok, 'the self-check passes');
 
-  await t.rejects(ctx.db.updateTable('signing_keys').set({ public_key: `04${'1'.repeat(128)}` }).where('purpose', '=', 'platform').execute(), /only sealing the private key/, 'a key row cannot otherwise change');
-  await t.rejects(ctx.db.updateTable('signing_keys').set({ private_key: 'a'.repeat(64) }).where('purpose', '=', 'platform').execute(), /only sealing the private key/, 'nor go back to clear');
+  await t.rejects(ctx.db.updateTable('signing_keys').set({ public_key: `04${'1'.repeat(128)}` }).where('purpose', '=', 'platform').execute(), /only sealing a private key in clear/, 'a key row cannot otherwise change');
+  await t.rejects(ctx.db.updateTable('signing_keys').set({ private_key: 'a'.repeat(64) }).where('purpose', '=', 'platform').execute(), /only sealing a private key in clear/, 'nor go back to clear');
   await t.rejects(ctx.db.deleteFrom('signing_keys').where('purpose', '=', 'platform').execute(), /DELETE refused/, 'nor be deleted');
+  const resealed = sealSecret(sealedConfig, before.privateKey, 'signing_keys:platform');
+  await t.rejects(ctx.db.updateTable('signing_keys').set({ private_key: resealed }).where('purpose', '=', 'platform').execute(), /only sealing a private key in clear/, 'and a sealed key is never overwritten');
+
+  t.same(await unopenableKeys(ctx.db, sealedConfig), [], 'the right master key opens every sealed key');
+  const wrong = testConfig({ LAWBOX_MASTER_KEY_FILE: other });
+  t.same((await unopenableKeys(ctx.db, wrong)).sort(), [`access_signing_keys:${access.key_id}`, 'signing_keys:platform'], 'another master key is found out at once, key by key');
+  const check = (await runSelfCheck({ ...ctx, config: wrong })).find((c) => c.id === 'keys_at_rest')!;
+  t.equal(check.ok, false, 'and the self-check fails');
+  t.match(check.detail, /cannot be opened/);
 });
 
 t.test('with a master key from the start, new keys are sealed when made', async (t) => {

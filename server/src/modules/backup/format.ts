@@ -25,6 +25,7 @@ export const HEADER_BYTES = MAGIC.length + 1 + 4 + SALT_BYTES + KEY_CHECK_BYTES;
 
 export type BackupErrorCode =
   | 'NO_KEY'
+  | 'FILE_CHANGED'
   | 'BAD_KEY'
   | 'NOT_A_BACKUP'
   | 'UNSUPPORTED_VERSION'

@@ -192,17 +192,40 @@ async function writeBackup(ctx: ServiceContext, key: Buffer, part: string, now: 
     onProgress(progress);
     for (const f of files) {
       const name = `files/${f.relPath}`;
+      // Stored files are written once, but the server runs beside a PostgreSQL-mode backup: a file
+      // deleted since it was listed is left out, and one that changed size fails the backup clearly.
+      const handle = await open(f.absPath, 'r').catch((err: NodeJS.ErrnoException) => {
+        if (err.code === 'ENOENT') return null;
+        throw err;
+      });
+      if (!handle) {
+        progress.filesDone++;
+        continue;
+      }
       const hash = createHash('sha256');
+      let read = 0;
       let sink!: ReturnType<tar.Pack['entry']>;
       const finished = new Promise<void>((resolve, reject) => {
         sink = pack.entry({ name, size: f.size, mode: f.mode & 0o777, mtime: f.mtime }, (err) => (err ? reject(err) : resolve()));
       });
-      for await (const chunk of createReadStream(f.absPath) as AsyncIterable<Buffer>) {
-        hash.update(chunk);
-        progress.bytesDone += chunk.length;
-        if (!sink.write(chunk)) await Promise.race([once(sink, 'drain'), finished]);
-        onProgress(progress);
+      // The entry's error also reaches the callback above; unheard, it would end the process. And a
+      // backup that fails below never awaits `finished`, which then rejects when the pack is torn down.
+      sink.on('error', () => {});
+      finished.catch(() => {});
+      try {
+        if (f.size > 0) {
+          for await (const chunk of handle.createReadStream({ start: 0, end: f.size - 1, autoClose: false }) as AsyncIterable<Buffer>) {
+            hash.update(chunk);
+            read += chunk.length;
+            progress.bytesDone += chunk.length;
+            if (!sink.write(chunk)) await Promise.race([once(sink, 'drain'), finished]);
+            onProgress(progress);
+          }
+        }
+      } finally {
+        await handle.close();
       }
+      if (read !== f.size) throw new BackupError('FILE_CHANGED', `${f.relPath} changed while it was backed up (${read} of ${f.size} bytes); run the backup again`);
       sink.end(undefined); // streamx: the optional last chunk
       await finished;
       entries.push({ path: name, size: f.size, sha256: hash.digest('hex') });
@@ -223,7 +246,7 @@ async function writeBackup(ctx: ServiceContext, key: Buffer, part: string, now: 
         tables: database.tables,
         sequences: database.sequences,
       },
-      files: files.length,
+      files: entries.filter((e) => e.path.startsWith('files/')).length,
       entries: [...entries],
     };
     await addBuffer(MANIFEST, Buffer.from(JSON.stringify(manifest, null, 1), 'utf8'));
@@ -258,7 +281,8 @@ async function listStoredFiles(dataDir: string): Promise<StoredFile[]> {
     for (const entry of entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
       const childRel = `${rel}/${entry.name}`;
       if (entry.isDirectory()) await walk(childRel);
-      else if (entry.isFile() && !entry.name.endsWith('.part')) {
+      // Unfinished writes (process files' .part, the TLS module's .tmp) are not part of the store.
+      else if (entry.isFile() && !entry.name.endsWith('.part') && !entry.name.endsWith('.tmp')) {
         const absPath = path.join(dataDir, childRel);
         const s = await lstat(absPath);
         found.push({ relPath: childRel, absPath, size: s.size, mode: s.mode, mtime: s.mtime });
@@ -566,7 +590,7 @@ export async function restoreBackup(
         if (again.manifestSha256 !== verified.manifestSha256) throw new BackupError('BAD_CONTENT', `${source} changed while it was being restored`);
         await checkForeignKeys(trx, foreignKeys);
         await restoreSequences(trx, manifest.database.sequences);
-        placed.push(...(await placeStagedFiles(staging, config.dataDir)));
+        await placeStagedFiles(staging, config.dataDir, placed);
         await appendAudit(trx, {
           at: systemClock.now(),
           actor: actor.username,
@@ -661,9 +685,11 @@ async function stageFile(staging: string, relPath: string, mode: number, mtime: 
   await utimes(target, mtime, mtime);
 }
 
-/** Moves each restored folder into the data directory (where it is absent or holds no files); returns what it placed. */
-async function placeStagedFiles(staging: string, dataDir: string): Promise<string[]> {
-  const placed: string[] = [];
+/**
+ * Moves each restored folder into the data directory (where it is absent or holds no files), noting
+ * each in `placed` as soon as it is moved, so a failure half-way still lets the caller take them back.
+ */
+async function placeStagedFiles(staging: string, dataDir: string, placed: string[]): Promise<void> {
   for (const folder of STORED_FILE_FOLDERS) {
     const from = path.join(staging, ...folder.split('/'));
     if (!existsSync(from)) continue;
@@ -674,7 +700,6 @@ async function placeStagedFiles(staging: string, dataDir: string): Promise<strin
     await rename(from, to);
     placed.push(to);
   }
-  return placed;
 }
 
 // ─── copy, prune, newest ─────────────────────────────────────────────────────────────────────────
@@ -717,7 +742,8 @@ async function copyToDirectory(source: string, dir: string): Promise<string> {
 async function rsyncTo(source: string, dest: string): Promise<string> {
   const target = dest.endsWith('/') ? dest : `${dest}/`;
   // rsync writes into a temporary name and renames when complete; --times keeps the backup's mtime.
-  const child = spawn('rsync', ['--times', '--chmod=F600', '--', source, target], { stdio: ['ignore', 'ignore', 'pipe'] });
+  // --timeout: an unreachable host fails the copy in minutes instead of holding the nightly run.
+  const child = spawn('rsync', ['--times', '--chmod=F600', '--timeout=300', '--', source, target], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (c) => (stderr += c));
   const code = await new Promise<number | null>((resolve, reject) => {
@@ -766,6 +792,16 @@ export async function pruneBackups(ctx: ServiceContext, actor: Actor): Promise<{
   const [newest, ...older] = await listBackups(ctx.config.backup.dir);
   const deleted = older.filter((b) => b.createdAt.getTime() < cutoff);
   for (const b of deleted) await unlink(b.path);
+  // A backup killed part-way (power cut, OOM) leaves its .part file: gone once a day has passed.
+  const stale: string[] = [];
+  for (const name of await readdir(ctx.config.backup.dir).catch(() => [] as string[])) {
+    if (!name.endsWith(`${BACKUP_EXTENSION}.part`)) continue;
+    const file = path.join(ctx.config.backup.dir, name);
+    if ((await stat(file)).mtimeMs < ctx.clock.now().getTime() - 86_400_000) {
+      await unlink(file);
+      stale.push(name);
+    }
+  }
   const kept = [newest, ...older.filter((b) => !deleted.includes(b))].filter((b): b is StoredBackup => b !== undefined);
   await recordAudit(ctx.db, {
     at: ctx.clock.now(),
@@ -774,7 +810,7 @@ export async function pruneBackups(ctx: ServiceContext, actor: Actor): Promise<{
     object: ctx.config.backup.dir,
     result: 'success',
     sourceIp: actor.sourceIp,
-    detail: { keep_days: ctx.config.backup.keepDays, deleted: deleted.map((b) => path.basename(b.path)), kept: kept.length },
+    detail: { keep_days: ctx.config.backup.keepDays, deleted: deleted.map((b) => path.basename(b.path)), unfinished_removed: stale, kept: kept.length },
   });
   return { deleted, kept };
 }

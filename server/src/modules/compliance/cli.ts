@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { renameSync, writeFileSync } from 'node:fs';
 import { InvalidArgumentError, type Command } from 'commander';
 import { CliFailure, cliActor, withInstance } from '../../cli-support.js';
 import { loadConfig } from '../../config.js';
@@ -11,9 +11,11 @@ const positiveInt = (value: string) => {
   return Number(value);
 };
 
+/** Written whole or not at all: a half-written report must not stand where the evaluators look. */
 function writeReport(file: string, html: string): void {
   try {
-    writeFileSync(file, html, { mode: 0o640 });
+    writeFileSync(`${file}.tmp`, html, { mode: 0o640 });
+    renameSync(`${file}.tmp`, file);
   } catch (err) {
     throw new CliFailure(`cannot write the report to ${file}: ${(err as Error).message}`);
   }
@@ -51,13 +53,13 @@ export function registerComplianceCommands(program: Command, out: (line: string)
     .requiredOption('--html <file>', 'where to write the report handed to the evaluators')
     .option('--results <dir>', 'test results of the latest run')
     .action(async (opts: { evaluator: string; thirdParty?: boolean; html: string; results?: string }) => {
-      const { row, html } = await withInstance(loadConfig(), async (ctx) => {
+      const row = await withInstance(loadConfig(), async (ctx) => {
         const report = await buildComplianceReport(ctx, { resultsDir: opts.results });
         const html = renderHtml(report);
-        const row = await recordEvaluation(ctx, cliActor(), { evaluator: opts.evaluator, kind: opts.thirdParty ? 'third_party' : 'self', report, html });
-        return { row, html };
+        // The report first: an evaluation is kept for good, and must never name a report nobody has.
+        writeReport(opts.html, html);
+        return recordEvaluation(ctx, cliActor(), { evaluator: opts.evaluator, kind: opts.thirdParty ? 'third_party' : 'self', report, html });
       });
-      writeReport(opts.html, html);
       const counts = row.summary.counts;
       out(`evaluation #${row.id} recorded (${row.kind}, ${row.evaluator}): ${Object.entries(counts).map(([k, v]) => `${v} ${k}`).join(', ')}`);
       out(`report ${opts.html}, SHA-256 ${row.report_sha256}`);

@@ -1,3 +1,4 @@
+import { shanghaiDate } from '../../calendar.js';
 import type { Actor, ServiceContext } from '../../context.js';
 import { buildComplianceReport, renderHtml } from './report.js';
 import { loadRequirements } from './requirements.js';
@@ -17,7 +18,7 @@ export async function seedComplianceDemo(ctx: ServiceContext): Promise<{ evaluat
   const admin: Actor = { userId: user.id, username: user.username, role: user.role, sourceIp: null };
   const now = ctx.clock.now().getTime();
   const at = (daysAgo: number): ServiceContext => ({ ...ctx, clock: { now: () => new Date(now - daysAgo * DAY_MS) } });
-  const day = (daysFromNow: number) => new Date(now + daysFromNow * DAY_MS + 8 * 3_600_000).toISOString().slice(0, 10);
+  const day = (daysFromNow: number) => shanghaiDate(new Date(now + daysFromNow * DAY_MS));
   const known = new Set(loadRequirements().map((r) => r.id));
 
   const report = await buildComplianceReport(at(700));

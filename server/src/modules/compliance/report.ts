@@ -1,3 +1,4 @@
+import { shanghaiDate } from '../../calendar.js';
 import type { ServiceContext } from '../../context.js';
 import { VERSION } from '../../version.js';
 import { REGISTER, type Coverage } from './register.js';
@@ -98,13 +99,13 @@ export function renderText(report: ComplianceReport): string[] {
   lines.push('');
   const open = report.actions.filter((a) => a.status === 'open');
   lines.push(`corrective actions / 整改措施: ${open.length} open, ${report.actions.length - open.length} done`);
-  lines.push(`next evaluation due / 下次评价: ${report.nextEvaluationDue ? report.nextEvaluationDue.toISOString().slice(0, 10) : 'none recorded yet / 尚无评价记录'}`);
+  lines.push(`next evaluation due / 下次评价: ${report.nextEvaluationDue ? shanghaiDate(report.nextEvaluationDue) : 'none recorded yet / 尚无评价记录'}`);
   lines.push(STATUSES.map((s) => `${report.counts[s]} ${s}`).join(', '));
   return lines;
 }
 
 const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
-const day = (d: Date | string | null) => (d === null ? '' : typeof d === 'string' ? d : d.toISOString().slice(0, 10));
+const day = (d: Date | string | null) => (d === null ? '' : typeof d === 'string' ? d : shanghaiDate(d));
 
 /** One self-contained page (no external resource) for the two-yearly evaluation (Z7.1–Z7.4). */
 export function renderHtml(report: ComplianceReport): string {

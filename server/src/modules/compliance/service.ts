@@ -1,11 +1,15 @@
 import { createHash } from 'node:crypto';
+import { parseCalendarDate, shanghaiDate } from '../../calendar.js';
+import { addressIn, type Config } from '../../config.js';
+import type { BlockList } from 'node:net';
 import type { Actor, ServiceContext } from '../../context.js';
+import { readSetting, writeSetting } from '../../db/settings.js';
 import { SYSTEM_ACTOR } from '../../context.js';
 import { badRequest, notFound } from '../../errors.js';
 import type { Job } from '../../scheduler.js';
 import { appendAudit, verifyAuditChain } from '../audit/service.js';
 import { newestBackup } from '../backup/service.js';
-import { keysInClear } from '../keys/service.js';
+import { keysInClear, unopenableKeys } from '../keys/service.js';
 import { notify } from '../notifications/service.js';
 import type { ComplianceActionRow, ComplianceEvaluationRow, EvaluationSummary } from './tables.js';
 import type { ComplianceReport } from './report.js';
@@ -14,6 +18,23 @@ import type { ComplianceReport } from './report.js';
 export const EVALUATION_INTERVAL_MONTHS = 24;
 /** The reminder comes this long before the evaluation is due, and again when it is overdue. */
 const REMINDER_LEAD_DAYS = 30;
+
+/**
+ * What the running server was started with, recorded at each start: `lawbox compliance` run from an
+ * admin's shell lacks the unit's environment and credentials (LAWBOX_TLS, the master key), so it
+ * judges those by what the server itself reported.
+ */
+export interface ServerRuntime {
+  started_at: string;
+  tls_mode: Config['tlsMode'];
+  master_key: boolean;
+}
+const RUNTIME_SETTING = 'server.runtime';
+
+export async function recordServerRuntime(ctx: ServiceContext): Promise<void> {
+  const runtime: ServerRuntime = { started_at: ctx.clock.now().toISOString(), tls_mode: ctx.config.tlsMode, master_key: ctx.config.masterKeyFile !== null };
+  await writeSetting(ctx.db, RUNTIME_SETTING, runtime);
+}
 
 export interface SelfCheck {
   id: string;
@@ -62,15 +83,25 @@ export async function runSelfCheck(ctx: ServiceContext): Promise<SelfCheck[]> {
     config.session.idleMinutes <= 30 && config.session.absoluteHours <= 24,
     `idle ${config.session.idleMinutes} min, absolute ${config.session.absoluteHours} h (needs ≤ 30 min, ≤ 24 h)`,
   );
-  add('tls', 'G-integrity', '传输加密 / TLS for HTTP and MQTT', config.tlsMode !== 'off', config.tlsMode === 'off' ? 'LAWBOX_TLS=off: set LAWBOX_TLS=auto or give LAWBOX_TLS_CERT/KEY' : `LAWBOX_TLS=${config.tlsMode}`);
+  const runtime = (await readSetting(ctx.db, RUNTIME_SETTING)) as ServerRuntime | null;
+  const server = runtime ? ` (as the server reported at its start, ${runtime.started_at})` : '';
+  const tlsMode = runtime?.tls_mode ?? config.tlsMode;
+  add('tls', 'G-integrity', '传输加密 / TLS for HTTP and MQTT', tlsMode !== 'off', tlsMode === 'off' ? `LAWBOX_TLS=off${server}: set LAWBOX_TLS=auto or give LAWBOX_TLS_CERT/KEY` : `LAWBOX_TLS=${tlsMode}${server}`);
+  const admitsPublic = (networks: BlockList) => addressIn(networks, '8.8.8.8') || addressIn(networks, '2001:4860:4860::8888');
   add(
     'management_networks',
     'G-intrusion',
     '管理地址限制 / Administration restricted by address',
-    !config.managementNetworks.check('8.8.8.8') && !config.managementNetworks.check('2001:4860:4860::8888', 'ipv6'),
-    config.managementNetworks.check('8.8.8.8') ? 'LAWBOX_MANAGEMENT_NETWORKS admits public addresses' : 'private ranges only',
+    !admitsPublic(config.managementNetworks),
+    admitsPublic(config.managementNetworks) ? 'LAWBOX_MANAGEMENT_NETWORKS admits public addresses' : 'no public address admitted',
   );
-  add('metrics_networks', 'G-intrusion', '监控接口地址限制 / /metrics restricted by address', !config.metricsNetworks.check('8.8.8.8'), config.metricsNetworks.check('8.8.8.8') ? 'LAWBOX_METRICS_NETWORKS admits public addresses' : 'restricted');
+  add(
+    'metrics_networks',
+    'G-intrusion',
+    '监控接口地址限制 / /metrics restricted by address',
+    !admitsPublic(config.metricsNetworks),
+    admitsPublic(config.metricsNetworks) ? 'LAWBOX_METRICS_NETWORKS admits public addresses' : 'no public address admitted',
+  );
   add(
     'inactive_accounts',
     'G-access',
@@ -104,26 +135,33 @@ export async function runSelfCheck(ctx: ServiceContext): Promise<SelfCheck[]> {
   );
 
   const clear = await keysInClear(ctx.db);
+  // The server refuses to start with a master key that does not open the keys: where this shell has
+  // no key of its own to try, the server's having one and nothing left in clear is the evidence.
+  const masterKey = config.masterKeyFile !== null || runtime?.master_key === true;
+  const unopenable = config.masterKeyFile === null ? [] : await unopenableKeys(ctx.db, config);
   add(
     'keys_at_rest',
     'Z6.4.2',
     '签名私钥加密存储 / Signing keys encrypted at rest',
-    config.masterKeyFile !== null && clear === 0,
-    config.masterKeyFile === null ? 'LAWBOX_MASTER_KEY_FILE is not set: private keys are stored in clear' : clear ? `${clear} key(s) still in clear: restart the server to seal them` : 'sealed under the master key',
+    masterKey && clear === 0 && unopenable.length === 0,
+    !masterKey
+      ? `LAWBOX_MASTER_KEY_FILE is not set${server}: private keys are stored in clear`
+      : unopenable.length
+        ? `${unopenable.join(', ')} cannot be opened with ${config.masterKeyFile}`
+        : clear
+          ? `${clear} key(s) still in clear: restart the server to seal them`
+          : 'sealed under the master key, and it opens them',
   );
 
   const backup = await newestBackup(config);
   const ageHours = backup ? (now.getTime() - backup.createdAt.getTime()) / 3_600_000 : null;
+  // Judged by the backups themselves: the key lives with the backup unit, not in an admin's shell.
   add(
     'backup',
     'G-backup',
     '备份 / Recent encrypted backup',
-    config.backup.keyFile !== null && ageHours !== null && ageHours <= config.backup.maxAgeHours,
-    config.backup.keyFile === null
-      ? 'LAWBOX_BACKUP_KEY_FILE is not set: no backup can be made'
-      : backup
-        ? `newest ${backup.path}, ${ageHours!.toFixed(1)} h old (needs ≤ ${config.backup.maxAgeHours} h)`
-        : `no backup in ${config.backup.dir}: run lawbox backup create`,
+    ageHours !== null && ageHours <= config.backup.maxAgeHours,
+    backup ? `newest ${backup.path}, ${ageHours!.toFixed(1)} h old (needs ≤ ${config.backup.maxAgeHours} h)` : `no backup in ${config.backup.dir}: set LAWBOX_BACKUP_KEY_FILE and run lawbox backup create`,
   );
   add('backup_copy', 'G-backup', '异地副本 / Copy to a second location', config.backup.copyTo !== null, config.backup.copyTo ? `to ${config.backup.copyTo}` : 'LAWBOX_BACKUP_COPY_TO is not set');
 
@@ -134,9 +172,9 @@ export async function runSelfCheck(ctx: ServiceContext): Promise<SelfCheck[]> {
     'Z7.2',
     '两年一次评价 / Evaluation within two years',
     due !== null && due > now,
-    last ? `last ${last.evaluated_at.toISOString().slice(0, 10)} by ${last.evaluator}; next due ${due!.toISOString().slice(0, 10)}` : 'no evaluation recorded: run lawbox compliance evaluate',
+    last ? `last ${shanghaiDate(last.evaluated_at)} by ${last.evaluator}; next due ${shanghaiDate(due!)}` : 'no evaluation recorded: run lawbox compliance evaluate',
   );
-  const overdue = await ctx.db.selectFrom('compliance_actions').select(['id', 'requirement_id', 'due_on']).where('status', '=', 'open').where('due_on', '<', isoDay(now)).orderBy('due_on').execute();
+  const overdue = await ctx.db.selectFrom('compliance_actions').select(['id', 'requirement_id', 'due_on']).where('status', '=', 'open').where('due_on', '<', shanghaiDate(now)).orderBy('due_on').execute();
   add(
     'corrective_actions',
     'Z7.4',
@@ -146,8 +184,6 @@ export async function runSelfCheck(ctx: ServiceContext): Promise<SelfCheck[]> {
   );
   return checks;
 }
-
-const isoDay = (d: Date) => new Date(d.getTime() + 8 * 3_600_000).toISOString().slice(0, 10);
 
 /** Records an evaluation (Z7.1, Z7.2) with the summary of the report handed to the evaluators and its hash. */
 export async function recordEvaluation(
@@ -190,9 +226,7 @@ export async function addCorrectiveAction(
   const owner = input.owner.trim();
   if (!title || title.length > 500) throw badRequest('INVALID_ACTION', 'Describe the action in 1–500 characters. / 请用 1–500 字描述整改措施。');
   if (!owner || owner.length > 100) throw badRequest('INVALID_ACTION', 'Name the owner, 1–100 characters. / 请填写责任人。');
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(input.due_on) || Number.isNaN(Date.parse(`${input.due_on}T00:00:00Z`)) || new Date(`${input.due_on}T00:00:00Z`).toISOString().slice(0, 10) !== input.due_on) {
-    throw badRequest('INVALID_DATE', `${input.due_on} is not a date (YYYY-MM-DD). / 日期格式应为 YYYY-MM-DD。`);
-  }
+  parseCalendarDate(input.due_on, 'due');
   return ctx.db.transaction().execute(async (trx) => {
     if (input.evaluation_id != null) {
       const ev = await trx.selectFrom('compliance_evaluations').select('id').where('id', '=', input.evaluation_id).executeTakeFirst();
@@ -242,13 +276,13 @@ export async function remindEvaluationDue(ctx: ServiceContext): Promise<{ remind
   const due = last ? addMonths(last.evaluated_at, EVALUATION_INTERVAL_MONTHS) : null;
   let stage: string;
   if (!due) stage = 'never';
-  else if (now >= due) stage = `overdue:${isoDay(due)}`;
-  else if (now.getTime() >= due.getTime() - REMINDER_LEAD_DAYS * DAY) stage = `soon:${isoDay(due)}`;
+  else if (now >= due) stage = `overdue:${shanghaiDate(due)}`;
+  else if (now.getTime() >= due.getTime() - REMINDER_LEAD_DAYS * DAY) stage = `soon:${shanghaiDate(due)}`;
   else return { reminded: false };
   return ctx.db.transaction().execute(async (trx) => {
     const recipients = await trx.selectFrom('users').select('id').where('role', 'in', ['security_admin', 'director']).where('disabled', '=', false).orderBy('id').execute();
     if (!recipients.length) return { reminded: false };
-    const when = due ? isoDay(due) : null;
+    const when = due ? shanghaiDate(due) : null;
     const id = await notify(trx, ctx, {
       event: 'compliance.evaluation_due',
       user_ids: recipients.map((r) => r.id),

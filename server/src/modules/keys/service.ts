@@ -1,6 +1,6 @@
 import type { Config } from '../../config.js';
 import type { Db } from '../../db/index.js';
-import { SEALED_PREFIX, sealSecret } from '../../secrets.js';
+import { MasterKeyError, openSecret, SEALED_PREFIX, sealSecret } from '../../secrets.js';
 import { appendAudit } from '../audit/service.js';
 import { signingKeyContext } from '../documents/signature.js';
 import { accessKeyContext } from '../doors/access-list.js';
@@ -31,4 +31,23 @@ export async function keysInClear(db: Db): Promise<number> {
   const a = await db.selectFrom('signing_keys').select((eb) => eb.fn.countAll<number>().as('n')).where('private_key', 'not like', `${SEALED_PREFIX}%`).executeTakeFirstOrThrow();
   const b = await db.selectFrom('access_signing_keys').select((eb) => eb.fn.countAll<number>().as('n')).where('private_pem', 'not like', `${SEALED_PREFIX}%`).executeTakeFirstOrThrow();
   return Number(a.n) + Number(b.n);
+}
+
+/**
+ * Opens every sealed key once: a box restored with another master key, or given a wrong key file,
+ * is told at start instead of at the first signature or door list. Returns what cannot be opened.
+ */
+export async function unopenableKeys(db: Db, config: Config): Promise<string[]> {
+  const failed: string[] = [];
+  const attempt = (stored: string, context: string) => {
+    try {
+      openSecret(config, stored, context);
+    } catch (err) {
+      if (!(err instanceof MasterKeyError)) throw err;
+      failed.push(context);
+    }
+  };
+  for (const k of await db.selectFrom('signing_keys').select(['purpose', 'private_key']).where('private_key', 'like', `${SEALED_PREFIX}%`).execute()) attempt(k.private_key, signingKeyContext(k.purpose));
+  for (const k of await db.selectFrom('access_signing_keys').select(['key_id', 'private_pem']).where('private_pem', 'like', `${SEALED_PREFIX}%`).execute()) attempt(k.private_pem, accessKeyContext(k.key_id));
+  return failed;
 }
