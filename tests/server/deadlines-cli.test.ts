@@ -1,10 +1,9 @@
-import { spawn } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { openDatabase } from '../../server/src/db/index.js';
 import { createDatabase, USING_POSTGRES } from '../helpers/instance.js';
+import { lawbox as runLawbox } from '../helpers/cli.js';
 
 /**
  * `lawbox calendar load <file>` and `lawbox calendar list`, run as the built CLI (server/dist: run
@@ -13,35 +12,8 @@ import { createDatabase, USING_POSTGRES } from '../helpers/instance.js';
  */
 t.setTimeout(300_000);
 
-const bin = fileURLToPath(new URL('../../server/bin/lawbox.js', import.meta.url));
-if (!existsSync(fileURLToPath(new URL('../../server/dist/cli.js', import.meta.url)))) {
-  throw new Error('server/dist/cli.js is missing: these tests run the built CLI; run `npm run build` in the repository root first.');
-}
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function lawbox(args: string[], env: Record<string, string>): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, ...args], { env: { PATH: process.env.PATH!, LAWBOX_LOG_LEVEL: 'warn', USER: 'tester', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c) => (stdout += c));
-    child.stderr.on('data', (c) => (stderr += c));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`lawbox ${args.join(' ')} did not finish within 90 s\n${stdout}\n${stderr}`));
-    }, 90_000);
-    child.once('error', reject);
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+/** The CLI as a user named `tester`, who the audit records name. */
+const lawbox = (args: string[], env: Record<string, string>) => runLawbox(args, { USER: 'tester', ...env });
 
 const dir = t.testdir({ data: {} });
 const dataDir = path.join(dir, 'data');

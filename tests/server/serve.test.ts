@@ -1,34 +1,11 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
 import { createDatabase } from '../helpers/instance.js';
+import { serveDemo } from '../helpers/cli.js';
 
-const bin = new URL('../../server/bin/lawbox.js', import.meta.url).pathname;
 t.setTimeout(120_000);
-
-/** Runs `lawbox serve --demo` until it prints its URL; returns the process and what it printed. */
-async function serve(env: Record<string, string>) {
-  const child = spawn(process.execPath, [bin, 'serve', '--demo'], {
-    env: { PATH: process.env.PATH!, LAWBOX_HTTP_HOST: '127.0.0.1', LAWBOX_HTTP_PORT: '0', LAWBOX_MQTT_HOST: '127.0.0.1', LAWBOX_MQTT_PORT: '0', LAWBOX_LOG_LEVEL: 'warn', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout.on('data', (c) => (out += c));
-  child.stderr.on('data', (c) => (out += c));
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no URL within 60 s:\n${out}`)), 60_000);
-    child.stdout.on('data', () => {
-      const m = /health\s+(http:\/\/\S+)\/api\/health/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]!);
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`exited with ${code}:\n${out}`)));
-  });
-  return { child, url, output: () => out };
-}
 
 t.test('lawbox serve --demo starts, prints the demo accounts once, and stops cleanly on SIGTERM', async (t) => {
   const dataDir = t.testdir({});
@@ -36,7 +13,7 @@ t.test('lawbox serve --demo starts, prints the demo accounts once, and stops cle
   if (process.env.DATABASE_URL) env.DATABASE_URL = (await createDatabase(t)).databaseUrl!;
   if (process.env.MQTT_URL) env.MQTT_URL = process.env.MQTT_URL;
 
-  const first = await serve(env);
+  const first = await serveDemo(env);
   const health = await fetch(`${first.url}/api/health`).then((r) => r.json());
   t.match(health, { status: 'ok', db: 'ok', mqtt: 'ok' }, 'the running appliance is healthy');
   const printed = first.output();
@@ -74,7 +51,7 @@ t.test('lawbox serve --demo starts, prints the demo accounts once, and stops cle
   t.equal(leftovers, '', 'the simulated building stops with it: no agent or pty left running');
   t.notOk(existsSync(path.join(dataDir, 'lawbox.lock')), 'the lock is released');
 
-  const second = await serve(env);
+  const second = await serveDemo(env);
   t.notMatch(second.output(), /One-time passwords/, 'a second start prints no passwords: the demo loads only once');
   second.child.kill('SIGINT');
   t.equal(await new Promise((r) => second.child.once('exit', r)), 0, 'SIGINT also stops it cleanly');

@@ -1,4 +1,4 @@
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { request, type RequestOptions } from 'node:https';
@@ -11,10 +11,10 @@ import { startMqtt } from '../../server/src/mqtt.js';
 import { startServer } from '../../server/src/server.js';
 import { boxNames, ensureLocalCertificates, prepareTls, TlsSetupError } from '../../server/src/tls.js';
 import { createDatabase } from '../helpers/instance.js';
+import { serveDemo } from '../helpers/cli.js';
 
 const silent = pino({ level: 'silent' });
 const DAY_MS = 86_400_000;
-const bin = new URL('../../server/bin/lawbox.js', import.meta.url).pathname;
 
 interface Answer {
   status: number;
@@ -208,33 +208,14 @@ t.test('MQTT over TLS: a client trusting the local CA gets in; without it, or in
 t.test('LAWBOX_TLS=auto lawbox serve --demo: HTTPS with the local CA, MQTT over TLS, the simulated building online', async (t) => {
   t.setTimeout(150_000);
   const dataDir = t.testdir({});
-  const env: Record<string, string> = { PATH: process.env.PATH!, LAWBOX_DATA_DIR: dataDir, LAWBOX_TLS: 'auto', LAWBOX_HTTP_HOST: '127.0.0.1', LAWBOX_HTTP_PORT: '0', LAWBOX_MQTT_HOST: '127.0.0.1', LAWBOX_MQTT_PORT: '0', LAWBOX_LOG_LEVEL: 'warn' };
+  const env: Record<string, string> = { LAWBOX_DATA_DIR: dataDir, LAWBOX_TLS: 'auto' };
   if (process.env.DATABASE_URL) env.DATABASE_URL = (await createDatabase(t)).databaseUrl!;
 
-  /** Runs `lawbox serve --demo` until it prints its URL. */
+  /** Runs `lawbox serve --demo` until it prints its URL; stopped at the end of the test. */
   const serve = async () => {
-    const child = spawn(process.execPath, [bin, 'serve', '--demo'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.on('data', (c) => (out += c));
-    child.stderr.on('data', (c) => (out += c));
-    const url = await new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no URL within 60 s:\n${out}`)), 60_000);
-      child.stdout.on('data', () => {
-        const m = /health\s+(https?:\/\/\S+)\/api\/health/.exec(out);
-        if (m) {
-          clearTimeout(timer);
-          resolve(m[1]!);
-        }
-      });
-      child.once('exit', (code) => reject(new Error(`exited with ${code}:\n${out}`)));
-    });
-    const stop = async () => {
-      if (child.exitCode !== null) return child.exitCode;
-      child.kill('SIGTERM');
-      return new Promise<number | null>((r) => child.once('exit', r));
-    };
-    t.teardown(stop);
-    return { url, output: () => out, stop };
+    const running = await serveDemo(env);
+    t.teardown(running.stop);
+    return running;
   };
 
   const first = await serve();
