@@ -4,12 +4,12 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import { SMTPServer } from 'smtp-server';
 import t from 'tap';
 import { writeSetting } from '../../server/src/db/settings.js';
 import { kioskPage, requireBrowser, screenshot, scriptErrors, startBrowser } from '../helpers/browser.js';
 import { until } from '../helpers/devices.js';
 import { createTestInstance, signedIn } from '../helpers/instance.js';
+import { mailText, startSmtpPeer } from '../helpers/smtp.js';
 
 /**
  * The client portal in real Chromium, as a client uses it on a desktop and on a 375 px phone: the
@@ -22,23 +22,8 @@ if (requireBrowser(t)) {
   t.teardown(() => rm(dataDir, { recursive: true, force: true }));
 
   // The firm's mail server, on loopback: the signing code reaches the client by email.
-  const mails: { to: string[]; raw: string }[] = [];
-  const smtp = new SMTPServer({
-    secure: false,
-    authOptional: true,
-    disabledCommands: ['STARTTLS', 'AUTH'],
-    logger: false,
-    onData(stream, session, cb) {
-      const chunks: Buffer[] = [];
-      stream.on('data', (c: Buffer) => chunks.push(c));
-      stream.on('end', () => {
-        mails.push({ to: session.envelope.rcptTo.map((r) => r.address), raw: Buffer.concat(chunks).toString('utf8') });
-        cb();
-      });
-    },
-  });
-  await new Promise<void>((resolve) => smtp.listen(0, '127.0.0.1', resolve));
-  t.teardown(() => new Promise<void>((resolve) => smtp.close(() => resolve())));
+  const smtp = await startSmtpPeer(t);
+  const mails = smtp.mails;
 
   const inst = await createTestInstance(t, { env: { LAWBOX_DATA_DIR: dataDir } });
   await inst.app.listen({ host: '127.0.0.1', port: 0 });
@@ -282,7 +267,7 @@ if (requireBrowser(t)) {
 
   t.test('signing by the one-time link on a phone: the document, the consent, the name, the emailed code, then the evidence and the files', async (t) => {
     const channels = await call('PUT', '/api/notifications/channels', itAdmin, {
-      email: { enabled: true, events: ['signature.code'], host: '127.0.0.1', port: (smtp.server.address() as AddressInfo).port, security: 'none', verify_certificate: true, username: null, from_address: 'notice@firm.example', from_name: '测试明衡律师事务所' },
+      email: { enabled: true, events: ['signature.code'], host: '127.0.0.1', port: smtp.port, security: 'none', verify_certificate: true, username: null, from_address: 'notice@firm.example', from_name: '测试明衡律师事务所' },
     });
     t.equal(channels.status, 200, 'the IT administrator turns on email for signing codes');
     const templates = (await call('GET', '/api/templates', lawyer)).body as { id: number; key: string }[];
@@ -385,14 +370,4 @@ if (requireBrowser(t)) {
     t.same(scriptErrors(desktop), [], 'no script errors on the desktop');
     t.same(scriptErrors(phone), [], 'no script errors on the phone');
   });
-}
-
-/** The text of a single-part mail as nodemailer writes it (base64 or quoted-printable UTF-8). */
-function mailText(raw: string): string {
-  const [head = '', ...rest] = raw.split(/\r\n\r\n/);
-  const body = rest.join('\r\n\r\n');
-  const cte = /content-transfer-encoding:\s*([\w-]+)/i.exec(head)?.[1]?.toLowerCase();
-  if (cte === 'base64') return Buffer.from(body.replace(/\s+/g, ''), 'base64').toString('utf8');
-  if (cte === 'quoted-printable') return Buffer.from(body.replace(/=\r\n/g, '').replace(/=([0-9A-F]{2})/gi, (_m, h: string) => String.fromCharCode(parseInt(h, 16))), 'latin1').toString('utf8');
-  return body;
 }

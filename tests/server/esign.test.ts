@@ -1,11 +1,9 @@
 import { createHash } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import * as pdfjs from 'pdfjs-dist/legacy/build/pdf.mjs';
 import { sm2 } from 'sm-crypto-v2';
-import { SMTPServer } from 'smtp-server';
 import t from 'tap';
 import { writeSetting } from '../../server/src/db/settings.js';
 import { verifyAuditChain } from '../../server/src/modules/audit/service.js';
@@ -18,6 +16,7 @@ import { deliverPending } from '../../server/src/modules/notifications/service.j
 import { until } from '../helpers/devices.js';
 import { mulberry32 } from '../helpers/fuzz.js';
 import { createTestInstance, isErrorShape, loginToken, signedIn, STRONG_PASSWORD } from '../helpers/instance.js';
+import { mailText, startSmtpPeer } from '../helpers/smtp.js';
 
 /**
  * Online signing end to end over HTTP (Z5.4.2): the one-time link, the optional code by email (a real
@@ -35,32 +34,8 @@ type As = { headers: Record<string, string> } | null;
 const call = (method: 'GET' | 'POST' | 'PUT', url: string, as: As, payload?: object, headers: Record<string, string> = {}) =>
   inst.app.inject({ method, url, headers: { ...(as?.headers ?? {}), ...headers }, ...(payload ? { payload } : {}) });
 
-const mails: { to: string[]; raw: string }[] = [];
-const smtp = new SMTPServer({
-  secure: false,
-  disabledCommands: ['STARTTLS', 'AUTH'],
-  logger: false,
-  onData(stream, session, cb) {
-    const chunks: Buffer[] = [];
-    stream.on('data', (c: Buffer) => chunks.push(c));
-    stream.on('end', () => {
-      mails.push({ to: session.envelope.rcptTo.map((r) => r.address), raw: Buffer.concat(chunks).toString('utf8') });
-      cb();
-    });
-  },
-});
-await new Promise<void>((resolve) => smtp.listen(0, '127.0.0.1', resolve));
-t.teardown(() => new Promise<void>((resolve) => smtp.close(() => resolve())));
-
-/** The text of a plain-text mail, whatever transfer encoding nodemailer chose. */
-function mailText(raw: string): string {
-  const [head = '', ...rest] = raw.split(/\r\n\r\n/);
-  const body = rest.join('\r\n\r\n');
-  const cte = /content-transfer-encoding:\s*([\w-]+)/i.exec(head)?.[1]?.toLowerCase();
-  if (cte === 'base64') return Buffer.from(body.replace(/\s+/g, ''), 'base64').toString('utf8');
-  if (cte === 'quoted-printable') return Buffer.from(body.replace(/=\r\n/g, '').replace(/=([0-9A-F]{2})/gi, (_m, h: string) => String.fromCharCode(parseInt(h, 16))), 'latin1').toString('utf8');
-  return body;
-}
+const smtp = await startSmtpPeer(t);
+const mails = smtp.mails;
 
 const tokenOf = (link: string) => new URLSearchParams(new URL(link, 'http://x.invalid').hash.slice(1)).get('t')!;
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
@@ -330,7 +305,7 @@ t.test('replaced, withdrawn, expired and unknown links are refused', async (t) =
 });
 
 t.test('with the email channel on, signing needs the 6-digit code sent by email, with attempt limits', async (t) => {
-  const port = (smtp.server.address() as AddressInfo).port;
+  const port = smtp.port;
   const on = await call('PUT', '/api/notifications/channels', itAdmin, {
     email: { enabled: true, events: null, host: '127.0.0.1', port, security: 'none', verify_certificate: true, username: null, password: null, from_address: 'notice@firm.example', from_name: '测试明衡' },
   });

@@ -2,7 +2,6 @@ import { createHmac } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import t from 'tap';
-import { SMTPServer } from 'smtp-server';
 import { renderSmsRequest } from '../../server/src/modules/notifications/channels/sms.js';
 import { DEFAULT_CHANNEL_SETTINGS } from '../../server/src/modules/notifications/channels/settings.js';
 import { dingtalkSign } from '../../server/src/modules/notifications/channels/dingtalk.js';
@@ -10,6 +9,7 @@ import { deliverPending, MAX_ATTEMPTS, notify, RETRY_BACKOFF_MS, type Notificati
 import { until } from '../helpers/devices.js';
 import { mulberry32 } from '../helpers/fuzz.js';
 import { createTestInstance, loginToken, signedIn } from '../helpers/instance.js';
+import { startSmtpPeer } from '../helpers/smtp.js';
 
 /**
  * The external channels against real peers on loopback: an SMTP server (smtp-server), and HTTP
@@ -34,41 +34,11 @@ async function call(method: 'GET' | 'POST' | 'PUT', url: string, as: Who, payloa
 // ---------------------------------------------------------------------------------------------
 // The peers
 
-interface Mail {
-  from: string;
-  to: string[];
-  user: string | null;
-  raw: string;
-}
-const mails: Mail[] = [];
-let smtpConnections = 0;
 const SMTP_USER = 'lawbox@firm.example';
 const SMTP_PASSWORD = 'smtp-Pa55word-never-shown';
-const smtp = new SMTPServer({
-  secure: false,
-  disabledCommands: ['STARTTLS'],
-  allowInsecureAuth: true,
-  logger: false,
-  onConnect(_session, cb) {
-    smtpConnections++;
-    cb();
-  },
-  onAuth(auth, _session, cb) {
-    if (auth.username === SMTP_USER && auth.password === SMTP_PASSWORD) cb(null, { user: auth.username });
-    else cb(new Error('Invalid username or password'));
-  },
-  onData(stream, session, cb) {
-    const chunks: Buffer[] = [];
-    stream.on('data', (c: Buffer) => chunks.push(c));
-    stream.on('end', () => {
-      mails.push({ from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '', to: session.envelope.rcptTo.map((r) => r.address), user: (session.user as string | undefined) ?? null, raw: Buffer.concat(chunks).toString('utf8') });
-      cb();
-    });
-  },
-});
-await new Promise<void>((resolve) => smtp.listen(0, '127.0.0.1', resolve));
-t.teardown(() => new Promise<void>((resolve) => smtp.close(() => resolve())));
-const smtpPort = (smtp.server.address() as AddressInfo).port;
+const smtp = await startSmtpPeer(t, { login: { user: SMTP_USER, password: SMTP_PASSWORD } });
+const mails = smtp.mails;
+const smtpPort = smtp.port;
 
 interface Hit {
   path: string;
@@ -184,7 +154,7 @@ t.test('every channel is off by default: a notice for staff and a client with ad
   t.same(ds.map((d) => d.channel).sort(), ['in_app', 'in_app'], 'only the in-app deliveries exist (staff and portal)');
   t.same(await deliverPending(inst.ctx), { sent: 0, failed: 0, gave_up: 0 }, 'the job has nothing to send');
   await new Promise((r) => setTimeout(r, 300));
-  t.equal(smtpConnections, 0, 'no SMTP connection was made');
+  t.equal(smtp.connections(), 0, 'no SMTP connection was made');
   t.equal(sms.connections + wecom.connections + dingtalk.connections, 0, 'no HTTP connection was made');
   const view = (await call('GET', '/api/notifications/channels', admin)).json();
   t.same([view.email.enabled, view.sms.enabled, view.wecom.enabled, view.dingtalk.enabled], [false, false, false, false], 'the settings say every channel is off');
