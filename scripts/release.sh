@@ -56,6 +56,8 @@ trap 'rm -f "$list"' EXIT
     printf '%s\n' "$pkg/package.json" "$pkg/bin" "$pkg/dist"
   done
   [ -d server/data ] && echo server/data
+  # The latest test run's results, so `lawbox compliance` on the box shows what this build passed.
+  [ -d .tap/test-results ] && echo .tap/test-results
   # A package's own node_modules comes with it: list only the outermost paths, so none is packed twice.
   printf '%s\n' "$deps" | sed -n "s#^$root/##p" | grep -E '(^|/)node_modules/' | sort -u |
     awk '{ for (i = 1; i <= n; i++) if (index($0, kept[i] "/") == 1) next; kept[++n] = $0; print }'
